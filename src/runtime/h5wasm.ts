@@ -1,0 +1,25 @@
+/**
+ * h5wasm is ESM-only and this project is CommonJS (so `npx ts-node pipelines/cosmic.ts` runs as is). A native
+ * dynamic `import()` hidden from TypeScript and ts-jest (which would rewrite it to `require`) loads it under
+ * ts-node and under jest (started with --experimental-vm-modules). See ../shared/TOOLCHAIN.md.
+ */
+import type * as H5Module from "h5wasm/node" with { "resolution-mode": "import" };
+
+export type H5 = typeof H5Module;
+export type H5File = H5Module.File;
+export type H5Group = H5Module.Group;
+export type H5Dataset = H5Module.Dataset;
+
+const importESM = new Function("specifier", "return import(specifier)") as (specifier: string) => Promise<{ default: H5 }>;
+
+let loading: Promise<H5> | undefined;
+
+/** The ready h5wasm module (loaded once). */
+export function loadH5wasm(): Promise<H5> {
+  loading ??= importESM("h5wasm/node").then(async (module) => {
+    const h5 = module.default;
+    await h5.ready;
+    return h5;
+  });
+  return loading;
+}
