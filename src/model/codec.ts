@@ -49,35 +49,55 @@ function describeValue(value: unknown): string {
 }
 
 /**
- * One line per error: `path: expected <type>, got <value>`. For unions io-ts reports every branch; the path
- * drops the branch indices so the user sees field names only, and duplicate lines are removed.
+ * One line per failing field: `path: expected <type>, got <value>`. Union branches that fail at the same path
+ * are merged (`expected boolean or number`), and the numeric keys io-ts uses for union and intersection
+ * members are dropped, so the user sees field names only.
  */
 export function formatDecodeErrors(errors: t.Errors): string[] {
-  const lines = errors.map((error) => {
+  const byPath = new Map<string, { expected: string[]; value: unknown }>();
+  const custom: string[] = [];
+  for (const error of errors) {
+    if (error.message !== undefined) {
+      custom.push(error.message);
+      continue;
+    }
     const keys = error.context
       .slice(1)
       .filter((entry, i, all) => {
-        // Union and intersection members show up as numeric keys of the parent type: drop them.
-        const parent = all[i - 1]?.type ?? error.context[0].type;
-        return !(parent instanceof t.UnionType || parent instanceof t.IntersectionType);
+        // io-ts puts union and intersection members in the path as numeric keys; only arrays, tuples and
+        // records have numeric keys a user would recognise, so drop the others.
+        const parent = i === 0 ? error.context[0].type : all[i - 1].type;
+        return !/^\d+$/.test(entry.key) || isIndexed(parent);
       })
       .map((entry) => entry.key)
       .filter((key) => key !== "");
-    const expected = error.context[error.context.length - 1]?.type.name ?? "valid value";
     const path = keys.length > 0 ? keys.join(".") : "(root)";
-    return error.message ?? `${path}: expected ${expected}, got ${describeValue(error.value)}`;
-  });
-  return [...new Set(lines)];
+    const expected = error.context[error.context.length - 1]?.type.name ?? "valid value";
+    const entry = byPath.get(path) ?? { expected: [], value: error.value };
+    if (!entry.expected.includes(expected)) entry.expected.push(expected);
+    byPath.set(path, entry);
+  }
+  const lines = [...byPath].map(([path, { expected, value }]) => `${path}: expected ${expected.join(" or ")}, got ${describeValue(value)}`);
+  return [...new Set([...custom, ...lines])];
+}
+
+function isIndexed(type: t.Decoder<unknown, unknown>): boolean {
+  return (
+    type instanceof t.ArrayType ||
+    type instanceof t.TupleType ||
+    type instanceof t.ReadonlyArrayType ||
+    type instanceof t.DictionaryType
+  );
 }
 
 export type Decoded<A> = { ok: true; value: A } | { ok: false; problems: string[] };
 
-export function decodeEither<A, O>(codec: t.Type<A, O, unknown>, input: unknown): Decoded<A> {
+export function decodeEither<A>(codec: t.Decoder<unknown, A>, input: unknown): Decoded<A> {
   const result = codec.decode(input);
   return isLeft(result) ? { ok: false, problems: formatDecodeErrors(result.left) } : { ok: true, value: result.right };
 }
 
-export function decodeOrThrow<A, O>(codec: t.Type<A, O, unknown>, input: unknown, what = codec.name): A {
+export function decodeOrThrow<A>(codec: t.Decoder<unknown, A>, input: unknown, what = codec.name): A {
   const result = decodeEither(codec, input);
   if (!result.ok) throw new DecodeError(what, result.problems);
   return result.value;
