@@ -6,7 +6,7 @@
 import * as t from "io-ts";
 import { isLeft } from "fp-ts/Either";
 
-function numberRefinement(name: string, accept: (n: number) => boolean): t.Type<number, number, unknown> {
+export function numberRefinement(name: string, accept: (n: number) => boolean): t.Type<number, number, unknown> {
   return new t.Type<number, number, unknown>(
     name,
     (u): u is number => typeof u === "number" && accept(u),
