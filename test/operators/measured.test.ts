@@ -10,7 +10,7 @@ describe("measured", () => {
     newScheduler().run(({ cold, expectObservable }) => {
       const metrics = new PipelineMetrics(() => 0);
       const out = cold("a-b-c-d-|").pipe(measured("pairs", metrics, bufferCount(2)), map((pair) => pair.join("")));
-      expectObservable(out).toBe("---x---y-|", { x: "ab", y: "cd" });
+      expectObservable(out).toBe("--x---y-|", { x: "ab", y: "cd" });
     });
   });
 
