@@ -10,7 +10,14 @@ export type H5File = H5Module.File;
 export type H5Group = H5Module.Group;
 export type H5Dataset = H5Module.Dataset;
 
-const importESM = new Function("specifier", "return import(specifier)") as (specifier: string) => Promise<{ default: H5 }>;
+/**
+ * A fresh function body per module instance: V8 caches compiled code by source text and would tie the dynamic
+ * import to the first jest test environment that compiled it; from the third test file on it then fails with
+ * "import after the Jest environment has been torn down".
+ */
+const importESM = new Function("specifier", `return import(specifier); // ${process.hrtime.bigint()}-${Math.random()}`) as (
+  specifier: string,
+) => Promise<{ default: H5 }>;
 
 let loading: Promise<H5> | undefined;
 
