@@ -16,6 +16,12 @@ export class FFT2D {
   private readonly colPlan: FFT;
   private readonly lineIn: Float64Array;
   private readonly lineOut: Float64Array;
+  /** The row pass writes here, row by row, so rows need no copying in and out of a line buffer. */
+  private readonly spare: Float64Array;
+  private readonly spareRows: Float64Array[];
+  /** Row views of the array transformed last: callers reuse their buffers, so the views are made once. */
+  private viewedData: ComplexArray | null = null;
+  private viewedRows: ComplexArray[] = [];
 
   constructor(
     readonly rows: number,
@@ -26,9 +32,10 @@ export class FFT2D {
     }
     this.rowPlan = new FFT(cols);
     this.colPlan = new FFT(rows);
-    const longest = 2 * Math.max(rows, cols);
-    this.lineIn = new Float64Array(longest);
-    this.lineOut = new Float64Array(longest);
+    this.lineIn = new Float64Array(2 * rows);
+    this.lineOut = new Float64Array(2 * rows);
+    this.spare = new Float64Array(2 * rows * cols);
+    this.spareRows = Array.from({ length: rows }, (_, r) => this.spare.subarray(2 * r * cols, 2 * (r + 1) * cols));
   }
 
   /** In-place forward transform of `data` (length 2 x rows x cols). */
@@ -41,23 +48,29 @@ export class FFT2D {
     this.transform(data, true);
   }
 
+  private rowViews(data: ComplexArray): ComplexArray[] {
+    if (data !== this.viewedData) {
+      const rowLen = 2 * this.cols;
+      this.viewedRows = Array.from({ length: this.rows }, (_, r) => data.subarray(r * rowLen, (r + 1) * rowLen));
+      this.viewedData = data;
+    }
+    return this.viewedRows;
+  }
+
   private transform(data: ComplexArray, inverse: boolean): void {
-    const { rows, cols, lineIn, lineOut } = this;
+    const { rows, cols, lineIn, lineOut, spare, spareRows } = this;
     if (data.length !== 2 * rows * cols) throw new Error(`expected ${2 * rows * cols} values, got ${data.length}`);
-    const rowLen = 2 * cols;
+    const dataRows = this.rowViews(data);
     for (let r = 0; r < rows; r++) {
-      const base = r * rowLen;
-      for (let i = 0; i < rowLen; i++) lineIn[i] = data[base + i];
-      if (inverse) this.rowPlan.inverseTransform(lineOut, lineIn);
-      else this.rowPlan.transform(lineOut, lineIn);
-      for (let i = 0; i < rowLen; i++) data[base + i] = lineOut[i];
+      if (inverse) this.rowPlan.inverseTransform(spareRows[r], dataRows[r]);
+      else this.rowPlan.transform(spareRows[r], dataRows[r]);
     }
     // fft.js's inverseTransform already divides by its length, so the two passes give 1 / (rows x cols).
     for (let c = 0; c < cols; c++) {
       for (let r = 0; r < rows; r++) {
         const k = 2 * (r * cols + c);
-        lineIn[2 * r] = data[k];
-        lineIn[2 * r + 1] = data[k + 1];
+        lineIn[2 * r] = spare[k];
+        lineIn[2 * r + 1] = spare[k + 1];
       }
       if (inverse) this.colPlan.inverseTransform(lineOut, lineIn);
       else this.colPlan.transform(lineOut, lineIn);

@@ -1,0 +1,128 @@
+/**
+ * The one engine interface (DM, RAAR, ePIE) and what all engines share: the geometry they are built for, the
+ * data summary, the probe guess, the iteration count, Fourier errors and snapshots. Frames may be added
+ * between any two iterations, which is how the streaming operator feeds an engine while the scan runs.
+ */
+import { ComplexImage, Snapshot } from "../model/scan";
+import { cloneComplexImage, complexImage, fillComplex } from "../numerics/complex";
+import { DataSummary, FrameBatch, batchCount } from "./frames";
+import { EngineOptions } from "./options";
+import { applySupport, probeFromMeanPattern, probeSupportMask } from "./probe";
+
+export interface EngineSetup {
+  /** N: frames are N x N (a power of two). */
+  frameSize: number;
+  /** Object grid [rows, cols]; every view must fit (numerics/geometry `objectShapeFor`). */
+  objectShape: [number, number];
+  objectPixelSizeM: number;
+  /** A probe to start from (N x N); otherwise it comes from the mean diffraction pattern at the first iteration. */
+  initialProbe?: ComplexImage;
+}
+
+export interface ReconstructionEngine {
+  readonly options: EngineOptions;
+  readonly frameSize: number;
+  /** Iterations done. */
+  readonly iteration: number;
+  /** Frames taken in so far. */
+  readonly framesUsed: number;
+  /** Fourier error of each iteration: mean over frames of the mean squared modulus deviation (photons). */
+  readonly errors: readonly number[];
+  /** The live object and probe (not copies); `snapshot` copies them. */
+  readonly object: ComplexImage;
+  readonly probe: ComplexImage;
+  addFrames(batch: FrameBatch): void;
+  /** Runs `count` iterations over the frames so far; resolves to the last Fourier error. */
+  iterate(count?: number): Promise<number>;
+  snapshot(final?: boolean): Snapshot;
+}
+
+export abstract class EngineBase implements ReconstructionEngine {
+  readonly frameSize: number;
+  readonly object: ComplexImage;
+  readonly probe: ComplexImage;
+  readonly errors: number[] = [];
+  iteration = 0;
+  protected readonly summary: DataSummary;
+  protected readonly support: Uint8Array | null;
+  private probeReady: boolean;
+
+  constructor(
+    readonly options: EngineOptions,
+    readonly setup: EngineSetup,
+  ) {
+    const n = setup.frameSize;
+    this.frameSize = n;
+    const [rows, cols] = setup.objectShape;
+    if (rows < n || cols < n) throw new Error(`object ${rows}x${cols} is smaller than the ${n}x${n} frames`);
+    // Shared buffers: worker threads read and write the same object and probe.
+    this.object = complexImage(rows, cols, true);
+    fillComplex(this.object.data, 1);
+    this.probe = complexImage(n, n, true);
+    this.summary = new DataSummary(n);
+    this.support = probeSupportMask(n, options.probeSupport);
+    this.probeReady = setup.initialProbe !== undefined;
+    if (setup.initialProbe) {
+      if (setup.initialProbe.rows !== n || setup.initialProbe.cols !== n) {
+        throw new Error(`initial probe is ${setup.initialProbe.rows}x${setup.initialProbe.cols}, frames are ${n}x${n}`);
+      }
+      this.probe.data.set(setup.initialProbe.data);
+    }
+  }
+
+  get framesUsed(): number {
+    return this.summary.frames;
+  }
+
+  addFrames(batch: FrameBatch): void {
+    const [rows, cols] = this.setup.objectShape;
+    const n = this.frameSize;
+    const count = batchCount(batch, n);
+    for (let f = 0; f < count; f++) {
+      const row = batch.viewsTopLeft[2 * f];
+      const col = batch.viewsTopLeft[2 * f + 1];
+      if (row < 0 || col < 0 || row + n > rows || col + n > cols) {
+        throw new Error(`view ${f} at (${row}, ${col}) leaves the ${rows}x${cols} object`);
+      }
+    }
+    this.summary.add(batch);
+    this.storeFrames(batch);
+  }
+
+  async iterate(count = 1): Promise<number> {
+    if (this.summary.frames === 0) throw new Error("no frames to iterate on");
+    if (!this.probeReady) {
+      this.probe.data.set(probeFromMeanPattern(this.summary.meanPattern(), this.frameSize).data);
+      applySupport(this.probe.data, this.support);
+      this.probeReady = true;
+    }
+    let error = NaN;
+    for (let i = 0; i < count; i++) {
+      error = await this.iterateOnce();
+      this.errors.push(error);
+      this.iteration++;
+    }
+    return error;
+  }
+
+  snapshot(final = false): Snapshot {
+    return {
+      iteration: this.iteration,
+      framesUsed: this.framesUsed,
+      error: this.errors.length > 0 ? this.errors[this.errors.length - 1] : NaN,
+      object: cloneComplexImage(this.object),
+      probe: cloneComplexImage(this.probe),
+      objectPixelSizeM: [this.setup.objectPixelSizeM, this.setup.objectPixelSizeM],
+      final,
+    };
+  }
+
+  protected get probeUpdates(): boolean {
+    return this.iteration >= this.options.probeUpdateStart;
+  }
+
+  /** Takes in frames already checked and summarised. */
+  protected abstract storeFrames(batch: FrameBatch): void;
+  /** One iteration over all frames; returns its Fourier error. */
+  protected abstract iterateOnce(): Promise<number>;
+}

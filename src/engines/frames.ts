@@ -1,0 +1,164 @@
+/**
+ * What an engine keeps per frame: the measured Fourier moduli sqrt(I) (unshifted, zero frequency at (0, 0), as
+ * the FFT lays it out), the validity mask, the view's top-left on the object grid and, for DM/RAAR, the exit
+ * wave. Storage grows by doubling as frames arrive, so adding frames between iterations costs amortised O(1).
+ */
+import { Chunk } from "../model/scan";
+import { fftshift } from "../numerics/fft2d";
+import { viewsTopLeft } from "../numerics/geometry";
+
+// Module-level aliases: under jest's vm context every global lookup (Math) in a hot loop goes through an interceptor.
+const { sqrt, max } = Math;
+
+/** Frames as they come to an engine. */
+export interface FrameBatch {
+  /** (count, N, N) measured intensities in photons, zero frequency at (N/2, N/2), as preprocessing delivers them. */
+  intensities: Float32Array;
+  /** (count, N, N) 1 where the pixel is valid, 0 where masked; omitted means every pixel is valid. */
+  weights?: Uint8Array;
+  /** (count, 2) top-left (row, col) of each view on the object grid (`viewsTopLeft` in numerics/geometry). */
+  viewsTopLeft: Int32Array;
+}
+
+export function batchCount(batch: FrameBatch, frameSize: number): number {
+  const size = frameSize * frameSize;
+  const count = batch.intensities.length / size;
+  if (!Number.isInteger(count)) throw new Error(`intensities hold ${batch.intensities.length} values, not a whole number of ${frameSize}x${frameSize} frames`);
+  if (batch.viewsTopLeft.length !== 2 * count) throw new Error(`${count} frames but ${batch.viewsTopLeft.length / 2} positions`);
+  if (batch.weights && batch.weights.length !== batch.intensities.length) throw new Error(`weights hold ${batch.weights.length} values, intensities ${batch.intensities.length}`);
+  return count;
+}
+
+/**
+ * What the engine learns from all frames so far, wherever the frames themselves are kept: PtyPy's photon
+ * statistics (for the power bound and the object inertia) and the mean diffraction pattern (for the probe guess).
+ */
+export class DataSummary {
+  frames = 0;
+  /** Largest total (valid) photon count of a single frame. */
+  maxFramePhotons = 0;
+  totalPhotons = 0;
+  /** Per pixel (centred layout): sum of valid intensities and number of frames where the pixel was valid. */
+  private readonly patternSum: Float64Array;
+  private readonly patternCount: Float64Array;
+
+  constructor(readonly frameSize: number) {
+    this.patternSum = new Float64Array(frameSize * frameSize);
+    this.patternCount = new Float64Array(frameSize * frameSize);
+  }
+
+  add(batch: FrameBatch): void {
+    const size = this.frameSize * this.frameSize;
+    const count = batchCount(batch, this.frameSize);
+    const { intensities, weights } = batch;
+    for (let f = 0; f < count; f++) {
+      let photons = 0;
+      for (let k = 0, at = f * size; k < size; k++, at++) {
+        if (weights && !weights[at]) continue;
+        const value = max(0, intensities[at]);
+        photons += value;
+        this.patternSum[k] += value;
+        this.patternCount[k] += 1;
+      }
+      this.maxFramePhotons = max(this.maxFramePhotons, photons);
+      this.totalPhotons += photons;
+    }
+    this.frames += count;
+  }
+
+  /** PtyPy's Fourier power bound: 0.25 x relax^2 x (max photons of a frame) / N^2. */
+  powerBound(relaxFactor: number): number {
+    return (0.25 * relaxFactor * relaxFactor * this.maxFramePhotons) / (this.frameSize * this.frameSize);
+  }
+
+  /** Mean photons per detector pixel, which scales PtyPy's object inertia. */
+  meanPower(): number {
+    return this.frames === 0 ? 0 : this.totalPhotons / (this.frames * this.frameSize * this.frameSize);
+  }
+
+  /** Mean valid intensity per pixel (centred layout); pixels never valid are 0. */
+  meanPattern(): Float64Array {
+    return this.patternSum.map((sum, k) => (this.patternCount[k] > 0 ? sum / this.patternCount[k] : 0));
+  }
+}
+
+export class FrameStore {
+  private capacity = 0;
+  count = 0;
+  /** (capacity, N, N) sqrt of the measured intensities, unshifted. */
+  moduli = new Float32Array(0);
+  /** (capacity, N, N) 1 valid, 0 masked. */
+  masks = new Uint8Array(0);
+  /** Valid pixels per frame. */
+  validCounts = new Int32Array(0);
+  /** (capacity, 2) top-left (row, col) of each view. */
+  views = new Int32Array(0);
+  /** (capacity, N, N) interleaved complex exit waves, when the engine keeps them. */
+  exitWaves = new Float32Array(0);
+
+  constructor(
+    readonly frameSize: number,
+    readonly keepsExitWaves: boolean,
+  ) {}
+
+  get frameArea(): number {
+    return this.frameSize * this.frameSize;
+  }
+
+  /** Appends frames [from, to) of `batch`; returns the index of the first one added. */
+  add(batch: FrameBatch, from = 0, to = batchCount(batch, this.frameSize)): number {
+    const size = this.frameArea;
+    const first = this.count;
+    this.reserve(this.count + (to - from));
+    for (let f = from; f < to; f++) {
+      const at = this.count * size;
+      let valid = 0;
+      for (let k = 0; k < size; k++) {
+        const source = f * size + k;
+        const ok = batch.weights ? (batch.weights[source] ? 1 : 0) : 1;
+        this.masks[at + k] = ok;
+        this.moduli[at + k] = sqrt(max(0, batch.intensities[source]));
+        valid += ok;
+      }
+      // Frames arrive centred (zero frequency at N/2); the FFT puts it at 0. fftshift is its own inverse for even N.
+      fftshift(this.moduli.subarray(at, at + size), this.frameSize, this.frameSize, 1);
+      fftshift(this.masks.subarray(at, at + size), this.frameSize, this.frameSize, 1);
+      this.validCounts[this.count] = valid;
+      this.views[2 * this.count] = batch.viewsTopLeft[2 * f];
+      this.views[2 * this.count + 1] = batch.viewsTopLeft[2 * f + 1];
+      this.count++;
+    }
+    return first;
+  }
+
+  private reserve(needed: number): void {
+    if (needed <= this.capacity) return;
+    const capacity = max(needed, 2 * this.capacity, 8);
+    const size = this.frameArea;
+    const grow = <T extends Float32Array | Uint8Array | Int32Array>(old: T, make: (n: number) => T, perFrame: number): T => {
+      const fresh = make(capacity * perFrame);
+      fresh.set(old.subarray(0, this.count * perFrame));
+      return fresh;
+    };
+    this.moduli = grow(this.moduli, (n) => new Float32Array(n), size);
+    this.masks = grow(this.masks, (n) => new Uint8Array(n), size);
+    this.validCounts = grow(this.validCounts, (n) => new Int32Array(n), 1);
+    this.views = grow(this.views, (n) => new Int32Array(n), 2);
+    if (this.keepsExitWaves) this.exitWaves = grow(this.exitWaves, (n) => new Float32Array(n), 2 * size);
+    this.capacity = capacity;
+  }
+}
+
+/**
+ * A preprocessed chunk as an engine batch: positions (y, x) in metres become view top-lefts on the object grid
+ * (numerics/geometry), data and weights are used as they are (no copy).
+ */
+export function batchFromChunk(chunk: Chunk, objectShape: [number, number], objectPixelSizeM: number): FrameBatch {
+  if (chunk.rows !== chunk.cols) throw new Error(`engines need square frames, the chunk has ${chunk.rows}x${chunk.cols}`);
+  const positionsM = Array.from({ length: chunk.count }, (_, i) => ({ y: chunk.positionsYX[2 * i], x: chunk.positionsYX[2 * i + 1] }));
+  return {
+    intensities: chunk.data,
+    weights: chunk.weights,
+    viewsTopLeft: viewsTopLeft(positionsM, objectShape[0], objectShape[1], objectPixelSizeM, chunk.rows),
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * Engine configuration, validated at the edge (io-ts) and typed inside. Defaults follow PtyPy's engines.
+ *
+ * alpha / beta: DM's alpha and RAAR's beta are PtyPy's. For ePIE this project follows PtyPy's *code*
+ * (engines/stochastic.py), which is the reverse of PtyPy's parameter docs: `alpha` is the probe step and `beta`
+ * the object step, O += beta P* (psi' - psi) / max|P|^2 and P += alpha O* (psi' - psi) / max|O|^2.
+ */
+import * as t from "io-ts";
+import { NonNegativeInteger, NonNegativeNumber, PositiveInteger, decodeOrThrow } from "../model/codec";
+
+export const Algorithm = t.keyof({ dm: null, raar: null, epie: null }, "Algorithm");
+export type Algorithm = t.TypeOf<typeof Algorithm>;
+
+export const EngineOptionsCodec = t.intersection(
+  [
+    t.type({ algorithm: Algorithm }),
+    t.partial({
+      /** DM: mix between alternating projections (0) and difference map (1). ePIE: probe step. */
+      alpha: NonNegativeNumber,
+      /** RAAR: relaxation. ePIE: object step. */
+      beta: NonNegativeNumber,
+      /** Iterations with the probe held fixed before it is updated too. */
+      probeUpdateStart: NonNegativeInteger,
+      /** Power bound = 0.25 x factor^2 x max frame photons / N^2; 0 turns the relaxation off. */
+      fourierRelaxFactor: NonNegativeNumber,
+      /** Weight of the current object in the DM/RAAR update, times the mean photons per pixel. */
+      objectInertia: NonNegativeNumber,
+      /** Weight of the current probe in the DM/RAAR update, times the number of frames. */
+      probeInertia: NonNegativeNumber,
+      /** Inner object/probe refinement loop of DM/RAAR: at most this many passes ... */
+      overlapMaxIterations: PositiveInteger,
+      /** ... stopping once the relative probe change falls below this. */
+      overlapConvergeFactor: NonNegativeNumber,
+      /** Probe support: a centred disc holding this fraction of the frame area; null for none. */
+      probeSupport: t.union([NonNegativeNumber, t.null]),
+      /** Seed of ePIE's random visiting order. */
+      seed: NonNegativeInteger,
+      /** DM/RAAR frame partitions, reduced in fixed order (threads take one each). */
+      partitions: PositiveInteger,
+    }),
+  ],
+  "EngineOptions",
+);
+export type EngineOptionsInput = t.TypeOf<typeof EngineOptionsCodec>;
+export type EngineOptions = Required<EngineOptionsInput>;
+
+export function engineOptions(input: unknown): EngineOptions {
+  const given = decodeOrThrow(EngineOptionsCodec, input, "engine options");
+  const epie = given.algorithm === "epie";
+  return {
+    alpha: 1,
+    beta: epie ? 1 : 0.75,
+    probeUpdateStart: 2,
+    // PtyPy's stochastic engines (ePIE) call the Fourier update without a power bound.
+    fourierRelaxFactor: epie ? 0 : 0.05,
+    objectInertia: 1e-4,
+    probeInertia: 1e-9,
+    overlapMaxIterations: 10,
+    overlapConvergeFactor: 0.05,
+    probeSupport: 0.7,
+    seed: 1,
+    partitions: 1,
+    ...given,
+  };
+}

@@ -1,0 +1,397 @@
+/**
+ * Error of a reconstructed object against the ground truth (DESIGN section 6). With the probe reconstructed
+ * too, a complex scale, a linear phase ramp and a shift of the object are exact ambiguities of ptychography, so
+ *
+ *   error = min over c, a, b of || O_true - c exp(i (a x + b y)) O_rec || / || O_true ||
+ *
+ * over the illuminated region (sum_j |P(r - r_j)|^2 >= 0.1 of its maximum), after sub-pixel registration of
+ * O_rec onto O_true. Registration: cross-correlation peak (of the amplitudes, blind to phase ramps, and of the
+ * complex fields), refined to sub-pixel by a parabolic fit and applied as a Fourier shift; the ramp is the peak of
+ * |sum O_true conj(O_rec) exp(-i(ax + by))|, refined by parabolic steps; c is then the least-squares scale.
+ * Used by tests, benchmarks and the pipeline's summary.
+ */
+import { ComplexImage } from "../model/scan";
+import { FFT2D, isPowerOfTwo } from "./fft2d";
+
+// Module-level aliases: under jest's vm context every global lookup (Math) in a hot loop goes through an interceptor.
+const { hypot, cos, sin, max, min, sqrt, floor, PI } = Math;
+
+export interface TruthComparison {
+  /** The relative error defined above (0 = perfect, about 1 or more = unrelated). */
+  error: number;
+  /** Shift applied to the reconstruction, (rows, cols) in pixels: O_rec(r - shift) is compared with O_true(r). */
+  shiftPx: [number, number];
+  /** Phase ramp removed: radians per pixel along rows (y) and columns (x). */
+  rampRadPerPx: [number, number];
+  /** Complex scale c, (re, im). */
+  scale: [number, number];
+  /** Pixels in the region compared. */
+  pixels: number;
+}
+
+/** 1 where sum_j |P(r - r_j)|^2 >= `fraction` of its maximum over the object, else 0. */
+export function illuminatedRegion(
+  probe: ComplexImage,
+  viewsTopLeft: Int32Array,
+  objectRows: number,
+  objectCols: number,
+  fraction = 0.1,
+): Uint8Array {
+  const n = probe.rows;
+  const coverage = new Float64Array(objectRows * objectCols);
+  const p = probe.data;
+  for (let j = 0; j < viewsTopLeft.length / 2; j++) {
+    const row = viewsTopLeft[2 * j];
+    const col = viewsTopLeft[2 * j + 1];
+    for (let r = 0; r < n; r++) {
+      for (let c = 0; c < probe.cols; c++) {
+        const k = 2 * (r * probe.cols + c);
+        coverage[(row + r) * objectCols + col + c] += p[k] * p[k] + p[k + 1] * p[k + 1];
+      }
+    }
+  }
+  let peak = 0;
+  for (const value of coverage) peak = max(peak, value);
+  return Uint8Array.from(coverage, (value) => (peak > 0 && value >= fraction * peak ? 1 : 0));
+}
+
+function nextPowerOfTwo(n: number): number {
+  let p = 2;
+  while (p < n) p *= 2;
+  return p;
+}
+
+/** Whole-pixel search radius around each correlation peak. */
+const SEARCH_PX = 2;
+
+/** Padding around the image for circular FFT work: enough that registration shifts do not wrap. */
+const PAD_PX = 16;
+
+class PaddedGrid {
+  readonly height: number;
+  readonly width: number;
+  readonly fft: FFT2D;
+
+  constructor(
+    readonly rows: number,
+    readonly cols: number,
+  ) {
+    this.height = nextPowerOfTwo(rows + PAD_PX);
+    this.width = nextPowerOfTwo(cols + PAD_PX);
+    this.fft = new FFT2D(this.height, this.width);
+  }
+
+  /** Zero-padded copy of an interleaved image, each element mapped through `value`. */
+  pad(source: ArrayLike<number>, value: (re: number, im: number, k: number) => [number, number]): Float64Array {
+    const out = new Float64Array(2 * this.height * this.width);
+    for (let r = 0; r < this.rows; r++) {
+      for (let c = 0; c < this.cols; c++) {
+        const k = r * this.cols + c;
+        const [re, im] = value(source[2 * k], source[2 * k + 1], k);
+        out[2 * (r * this.width + c)] = re;
+        out[2 * (r * this.width + c) + 1] = im;
+      }
+    }
+    return out;
+  }
+
+  crop(padded: Float64Array): Float64Array {
+    const out = new Float64Array(2 * this.rows * this.cols);
+    for (let r = 0; r < this.rows; r++) {
+      for (let k = 0; k < 2 * this.cols; k++) out[2 * r * this.cols + k] = padded[2 * r * this.width + k];
+    }
+    return out;
+  }
+
+  /** Signed frequency of bin `k` of `size`. */
+  static frequency(k: number, size: number): number {
+    return k < size / 2 ? k : k - size;
+  }
+
+  /**
+   * Shift s such that a(r) ~ b(r - s): the peak of the circular cross-correlation sum_r a(r + s) conj(b(r)),
+   * refined to sub-pixel by a parabola through the peak and its neighbours along each axis.
+   */
+  correlationPeak(a: Float64Array, b: Float64Array): [number, number] {
+    const { height, width, fft } = this;
+    const fa = a.slice();
+    const fb = b.slice();
+    fft.forward(fa);
+    fft.forward(fb);
+    for (let k = 0; k < fa.length; k += 2) {
+      const re = fa[k] * fb[k] + fa[k + 1] * fb[k + 1];
+      const im = fa[k + 1] * fb[k] - fa[k] * fb[k + 1];
+      fa[k] = re;
+      fa[k + 1] = im;
+    }
+    fft.inverse(fa);
+    const magnitude = (r: number, c: number) => {
+      const k = 2 * (((r + height) % height) * width + ((c + width) % width));
+      return hypot(fa[k], fa[k + 1]);
+    };
+    let best = -1;
+    let peakR = 0;
+    let peakC = 0;
+    for (let r = 0; r < height; r++) {
+      for (let c = 0; c < width; c++) {
+        const m = magnitude(r, c);
+        if (m > best) {
+          best = m;
+          peakR = r;
+          peakC = c;
+        }
+      }
+    }
+    const dy = parabolicOffset(magnitude(peakR - 1, peakC), best, magnitude(peakR + 1, peakC));
+    const dx = parabolicOffset(magnitude(peakR, peakC - 1), best, magnitude(peakR, peakC + 1));
+    return [PaddedGrid.frequency(peakR, height) + dy, PaddedGrid.frequency(peakC, width) + dx];
+  }
+
+  /** image(r - shift) by the Fourier shift theorem; the border mean is taken out first so the padding edge stays soft. */
+  shift(image: Float64Array, shiftPx: [number, number]): Float64Array {
+    const { height, width, fft, rows, cols } = this;
+    let meanRe = 0;
+    let meanIm = 0;
+    let count = 0;
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < cols; c++) {
+        if (r !== 0 && c !== 0 && r !== rows - 1 && c !== cols - 1) continue;
+        meanRe += image[2 * (r * cols + c)];
+        meanIm += image[2 * (r * cols + c) + 1];
+        count++;
+      }
+    }
+    meanRe /= count;
+    meanIm /= count;
+    const padded = this.pad(image, (re, im) => [re - meanRe, im - meanIm]);
+    fft.forward(padded);
+    for (let u = 0; u < height; u++) {
+      for (let v = 0; v < width; v++) {
+        const angle = -2 * PI * ((PaddedGrid.frequency(u, height) * shiftPx[0]) / height + (PaddedGrid.frequency(v, width) * shiftPx[1]) / width);
+        const k = 2 * (u * width + v);
+        const cosine = cos(angle);
+        const sine = sin(angle);
+        const re = padded[k] * cosine - padded[k + 1] * sine;
+        padded[k + 1] = padded[k] * sine + padded[k + 1] * cosine;
+        padded[k] = re;
+      }
+    }
+    fft.inverse(padded);
+    const out = this.crop(padded);
+    for (let k = 0; k < out.length; k += 2) {
+      out[k] += meanRe;
+      out[k + 1] += meanIm;
+    }
+    return out;
+  }
+}
+
+/** Vertex of the parabola through (-1, left), (0, centre), (1, right), clamped to half a pixel. */
+function parabolicOffset(left: number, centre: number, right: number): number {
+  const curvature = left - 2 * centre + right;
+  if (curvature >= 0) return 0;
+  return max(-0.5, min(0.5, (left - right) / (2 * curvature)));
+}
+
+/** Region pixels as indices with their (y, x). */
+interface Region {
+  indices: Int32Array;
+  ys: Float64Array;
+  xs: Float64Array;
+}
+
+function regionOf(mask: Uint8Array, cols: number): Region {
+  let count = 0;
+  for (const m of mask) count += m ? 1 : 0;
+  const region: Region = { indices: new Int32Array(count), ys: new Float64Array(count), xs: new Float64Array(count) };
+  let i = 0;
+  for (let k = 0; k < mask.length; k++) {
+    if (!mask[k]) continue;
+    region.indices[i] = k;
+    region.ys[i] = floor(k / cols);
+    region.xs[i] = k % cols;
+    i++;
+  }
+  return region;
+}
+
+/** |sum_region t conj(o) exp(-i (a x + b y))| where (a, b) = ramp (x, y order is (ramp[1], ramp[0])). */
+function rampOverlap(truth: ArrayLike<number>, rec: ArrayLike<number>, region: Region, rampY: number, rampX: number): number {
+  let re = 0;
+  let im = 0;
+  for (let i = 0; i < region.indices.length; i++) {
+    const k = region.indices[i];
+    const tr = truth[2 * k];
+    const ti = truth[2 * k + 1];
+    const or = rec[2 * k];
+    const oi = rec[2 * k + 1];
+    const dr = tr * or + ti * oi;
+    const di = ti * or - tr * oi;
+    const angle = -(rampX * region.xs[i] + rampY * region.ys[i]);
+    const cosine = cos(angle);
+    const sine = sin(angle);
+    re += dr * cosine - di * sine;
+    im += dr * sine + di * cosine;
+  }
+  return hypot(re, im);
+}
+
+/** The phase ramp (radians per pixel, (y, x)) best relating rec to truth over the region. */
+function fitRamp(grid: PaddedGrid, truth: ArrayLike<number>, rec: ArrayLike<number>, region: Region): [number, number] {
+  const { height, width, fft } = grid;
+  const product = grid.pad(truth, (tr, ti, k) => {
+    const or = rec[2 * k];
+    const oi = rec[2 * k + 1];
+    return [tr * or + ti * oi, ti * or - tr * oi];
+  });
+  // Only the region counts.
+  const inRegion = new Uint8Array(grid.rows * grid.cols);
+  for (const k of region.indices) inRegion[k] = 1;
+  for (let k = 0; k < inRegion.length; k++) {
+    if (inRegion[k]) continue;
+    const at = 2 * (floor(k / grid.cols) * width + (k % grid.cols));
+    product[at] = 0;
+    product[at + 1] = 0;
+  }
+  fft.forward(product);
+  let best = -1;
+  let peak = 0;
+  for (let k = 0; k < product.length; k += 2) {
+    const m = hypot(product[k], product[k + 1]);
+    if (m > best) {
+      best = m;
+      peak = k / 2;
+    }
+  }
+  // The forward FFT has exp(-2 pi i (u y / H + v x / W)), so a ramp exp(i(a x + b y)) peaks at b = 2 pi u / H.
+  const coarse: [number, number] = [
+    (2 * PI * PaddedGrid.frequency(floor(peak / width), height)) / height,
+    (2 * PI * PaddedGrid.frequency(peak % width, width)) / width,
+  ];
+  return refineRamp(truth, rec, region, coarse, [(2 * PI) / height, (2 * PI) / width], 6);
+}
+
+/** Shrinking parabolic steps along each axis on the continuous overlap, from `start`. */
+function refineRamp(truth: ArrayLike<number>, rec: ArrayLike<number>, region: Region, start: [number, number], steps: [number, number], rounds: number): [number, number] {
+  let [rampY, rampX] = start;
+  let [stepY, stepX] = steps;
+  for (let round = 0; round < rounds; round++) {
+    const centre = rampOverlap(truth, rec, region, rampY, rampX);
+    rampY += stepY * parabolicOffset(rampOverlap(truth, rec, region, rampY - stepY, rampX), centre, rampOverlap(truth, rec, region, rampY + stepY, rampX));
+    const centreX = rampOverlap(truth, rec, region, rampY, rampX);
+    rampX += stepX * parabolicOffset(rampOverlap(truth, rec, region, rampY, rampX - stepX), centreX, rampOverlap(truth, rec, region, rampY, rampX + stepX));
+    stepY /= 2;
+    stepX /= 2;
+  }
+  return [rampY, rampX];
+}
+
+function withRamp(image: ArrayLike<number>, rows: number, cols: number, ramp: [number, number]): Float64Array {
+  const out = new Float64Array(2 * rows * cols);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      const k = 2 * (r * cols + c);
+      const angle = ramp[0] * r + ramp[1] * c;
+      const cosine = cos(angle);
+      const sine = sin(angle);
+      out[k] = image[k] * cosine - image[k + 1] * sine;
+      out[k + 1] = image[k] * sine + image[k + 1] * cosine;
+    }
+  }
+  return out;
+}
+
+/** c minimising ||t - c o|| over the region, and the resulting relative error. */
+function scaleAndError(truth: ArrayLike<number>, rec: ArrayLike<number>, region: Region): { scale: [number, number]; error: number } {
+  let crossRe = 0;
+  let crossIm = 0;
+  let recPower = 0;
+  let truthPower = 0;
+  for (const k of region.indices) {
+    const tr = truth[2 * k];
+    const ti = truth[2 * k + 1];
+    const or = rec[2 * k];
+    const oi = rec[2 * k + 1];
+    crossRe += tr * or + ti * oi;
+    crossIm += ti * or - tr * oi;
+    recPower += or * or + oi * oi;
+    truthPower += tr * tr + ti * ti;
+  }
+  if (recPower === 0 || truthPower === 0) return { scale: [0, 0], error: 1 };
+  const scale: [number, number] = [crossRe / recPower, crossIm / recPower];
+  // ||t - c o||^2 = ||t||^2 - |<o, t>|^2 / ||o||^2 at the optimum.
+  const residual = max(0, truthPower - (crossRe * crossRe + crossIm * crossIm) / recPower);
+  return { scale, error: sqrt(residual / truthPower) };
+}
+
+export function errorAgainstTruth(truth: ComplexImage, reconstruction: ComplexImage, regionMask: Uint8Array): TruthComparison {
+  const { rows, cols } = truth;
+  if (reconstruction.rows !== rows || reconstruction.cols !== cols) {
+    throw new Error(`reconstruction is ${reconstruction.rows}x${reconstruction.cols}, truth ${rows}x${cols}`);
+  }
+  if (regionMask.length !== rows * cols) throw new Error("region mask does not match the object");
+  const region = regionOf(regionMask, cols);
+  if (region.indices.length === 0) throw new Error("the illuminated region is empty");
+  const grid = new PaddedGrid(rows, cols);
+  if (!isPowerOfTwo(grid.height) || !isPowerOfTwo(grid.width)) throw new Error("padding failed");
+  // Both cut to the region, the region's mean taken out (else a mostly constant object correlates best at zero
+  // shift). For smooth, low-contrast objects the outline still biases the peak, hence the search below.
+  const centred = (source: ArrayLike<number>, amplitudeOnly: boolean) => {
+    let meanRe = 0;
+    let meanIm = 0;
+    for (const k of region.indices) {
+      meanRe += amplitudeOnly ? hypot(source[2 * k], source[2 * k + 1]) : source[2 * k];
+      meanIm += amplitudeOnly ? 0 : source[2 * k + 1];
+    }
+    meanRe /= region.indices.length;
+    meanIm /= region.indices.length;
+    return grid.pad(source, (re, im, k) => (!regionMask[k] ? [0, 0] : amplitudeOnly ? [hypot(re, im) - meanRe, 0] : [re - meanRe, im - meanIm]));
+  };
+  const rec = Float64Array.from(reconstruction.data);
+
+  const candidates: Array<[number, number]> = [
+    grid.correlationPeak(centred(truth.data, true), centred(rec, true)),
+    grid.correlationPeak(centred(truth.data, false), centred(rec, false)),
+  ];
+  // The ramp comes off before the Fourier shift (a ramped field wraps badly at the padding edge), then whatever
+  // ramp remains is refined; a shift changes a ramp only by a constant phase, which c absorbs.
+  const compare = (shiftPx: [number, number], ramp: [number, number]): TruthComparison => {
+    const shifted = grid.shift(withRamp(rec, rows, cols, ramp), shiftPx);
+    const residual = refineRamp(truth.data, shifted, region, [0, 0], [PI / (4 * grid.height), PI / (4 * grid.width)], 3);
+    const { scale, error } = scaleAndError(truth.data, withRamp(shifted, rows, cols, residual), region);
+    return { error, shiftPx, rampRadPerPx: [ramp[0] + residual[0], ramp[1] + residual[1]], scale, pixels: region.indices.length };
+  };
+  let best: TruthComparison | undefined;
+  const tried = new Set<string>();
+  for (const first of candidates) {
+    // Coarse ramp at the first shift, then the shift again on the de-ramped field.
+    const ramp0 = fitRamp(grid, truth.data, grid.shift(rec, first), region);
+    const [peakY, peakX] = grid.correlationPeak(centred(truth.data, false), centred(withRamp(rec, rows, cols, ramp0), false));
+    // Whole-pixel search around the peak on the error itself.
+    for (let dy = -SEARCH_PX; dy <= SEARCH_PX; dy++) {
+      for (let dx = -SEARCH_PX; dx <= SEARCH_PX; dx++) {
+        const shiftPx: [number, number] = [Math.round(peakY) + dy, Math.round(peakX) + dx];
+        const key = shiftPx.join(",");
+        if (tried.has(key)) continue;
+        tried.add(key);
+        const candidate = compare(shiftPx, fitRamp(grid, truth.data, grid.shift(rec, shiftPx), region));
+        if (!best || candidate.error < best.error) best = candidate;
+      }
+    }
+  }
+  // The correlation peak's parabola is only approximately the peak: minimise the error itself over the shift.
+  let step = 0.5;
+  for (let round = 0; round < 5; round++) {
+    for (const axis of [0, 1]) {
+      const centre = best as TruthComparison;
+      const moved = (delta: number): [number, number] => (axis === 0 ? [centre.shiftPx[0] + delta, centre.shiftPx[1]] : [centre.shiftPx[0], centre.shiftPx[1] + delta]);
+      const below = compare(moved(-step), centre.rampRadPerPx);
+      const above = compare(moved(step), centre.rampRadPerPx);
+      const offset = parabolicOffset(-below.error, -centre.error, -above.error);
+      const refined = compare(moved(step * offset), centre.rampRadPerPx);
+      best = [centre, below, above, refined].reduce((a, b) => (b.error < a.error ? b : a));
+    }
+    step /= 2;
+  }
+  return best as TruthComparison;
+}
