@@ -17,18 +17,20 @@
  * `reserveBytes` it stops writing (`disk-full`) and closes the file valid. A file that cannot be created or written
  * is a `write-error` naming the path; the scan's other chunks are skipped and counted, the stream goes on.
  * Files close valid on `end` (stop or abort), on completion, on error and on unsubscription; completion and errors
- * are passed on once the files are closed, so whoever waits for the stream can read them.
+ * are passed on once the files are closed, so whoever waits for the stream can read them. (The operator shape,
+ * shared with the publish sink, is `chunkSinkOperator` in chunk-sink.ts.)
  */
-import { Observable, MonoTypeOperatorFunction } from "rxjs";
+import { MonoTypeOperatorFunction } from "rxjs";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { performance } from "node:perf_hooks";
-import { Envelope, shareAck } from "../model/envelope";
+import { Envelope } from "../model/envelope";
 import { EndReason, ScanEvent } from "../model/events";
 import { Fault, fault } from "../model/fault";
 import { Chunk, DarkFrame, ScanMeta } from "../model/scan";
 import { ChunkWriter, ChunkWriterFactory } from "./chunk-writer";
+import { ChunkSink, chunkSinkOperator } from "./chunk-sink";
 
 export type StoragePolicy = "block" | "bypass";
 
@@ -93,7 +95,7 @@ type Task =
   | { kind: "meta"; scan: ScanFile; meta: ScanMeta }
   | { kind: "close"; scan: ScanFile; cause: CloseCause };
 
-class ChunkStore {
+class ChunkStore implements ChunkSink {
   private readonly queue: Task[] = [];
   private queuedBytes = 0;
   private queuedChunks = 0;
@@ -137,6 +139,10 @@ class ChunkStore {
     scan.summary.queueHighWaterBytes = Math.max(scan.summary.queueHighWaterBytes, this.queuedBytes);
     scan.summary.queueHighWaterChunks = Math.max(scan.summary.queueHighWaterChunks, this.queuedChunks);
     this.enqueue({ kind: "chunk", scan, chunk: item, bytes });
+  }
+
+  endScan(reason: EndReason): void {
+    this.closeScan(reason);
   }
 
   closeScan(cause: CloseCause): void {
@@ -322,56 +328,5 @@ function describe(error: unknown): string {
  * See the file comment for the policies and the composition.
  */
 export function storeChunks<D = DarkFrame>(factory: ChunkWriterFactory, options: StoreOptions): MonoTypeOperatorFunction<ScanEvent<Chunk, D>> {
-  return (source) =>
-    new Observable<ScanEvent<Chunk, D>>((subscriber) => {
-      const store = new ChunkStore(factory, options);
-      let finishing: Promise<void> | undefined;
-      const finish = (cause: CloseCause): Promise<void> => (finishing ??= store.finish(cause));
-      // A synchronous source keeps emitting while downstream unsubscribes (take(n)): once downstream is gone,
-      // nothing more is stored, and chunks are acked since no one else will.
-      const gone = (event?: ScanEvent<Chunk, D>): boolean => {
-        if (!subscriber.closed) return false;
-        if (event?.kind === "item") event.item.ack();
-        void finish("unsubscribed");
-        return true;
-      };
-      const subscription = source.subscribe({
-        next(event) {
-          if (gone(event)) return;
-          switch (event.kind) {
-            case "start":
-              store.startScan(event.meta);
-              break;
-            case "meta":
-              store.updateMeta(event.meta);
-              break;
-            case "item": {
-              const [mine, theirs] = shareAck(event.item, 2);
-              store.offer(mine);
-              subscriber.next({ kind: "item", item: theirs });
-              return;
-            }
-            case "end":
-              store.closeScan(event.reason);
-              break;
-          }
-          subscriber.next(event);
-        },
-        error(error) {
-          if (gone()) return;
-          void finish("error").finally(() => subscriber.error(error));
-        },
-        complete() {
-          if (gone()) return;
-          finish("complete").then(
-            () => subscriber.complete(),
-            (failure: unknown) => subscriber.error(failure),
-          );
-        },
-      });
-      return () => {
-        subscription.unsubscribe();
-        void finish("unsubscribed");
-      };
-    });
+  return chunkSinkOperator<D>(() => new ChunkStore(factory, options));
 }
