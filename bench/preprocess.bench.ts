@@ -1,0 +1,178 @@
+/**
+ * The fused preprocessing kernel (issue 6) on the simulator's raw 960 x 1152 double exposures: true centre, crop
+ * b x N, bin b (the simulator's defaults: b = 2, N = 128), to 128 x 128 frames. Every raw frame counts, darks
+ * included.
+ *
+ * The raw frames are simulated once in setup (the simulator is much slower than the kernel); a run replays them
+ * as one long scan (point i reuses the exposures of simulated point i mod SIMULATED_POINTS), so the steady state
+ * is measured over many points.
+ * - `preprocess`: the fused kernel on one core; baseline the reference operators (issue 5) in the same run.
+ * - `preprocess-workers`: the kernel in worker threads (a pool started in setup: its start-up is not timed, it is
+ *   reported in `detail`); baseline the one-core fused figure in the same run. Other work shares the machine's
+ *   two cores, so `detail.machineTwoThreadSpeedup` says what a plain two-thread loop got at the time.
+ */
+import { Worker } from "node:worker_threads";
+import { from, lastValueFrom, Observable, OperatorFunction } from "rxjs";
+import { Bench } from "./harness";
+import { envelope } from "../src/model/envelope";
+import { ScanEvent } from "../src/model/events";
+import { DarkFrame, frameIndexOf, Point, RawFrame, ScanMeta, scanMetaFromStart } from "../src/model/scan";
+import { preprocessFrames } from "../src/operators/preprocess";
+import { preprocessFusedFrames } from "../src/operators/preprocess-fused";
+import { preprocessWorkersFrames } from "../src/operators/preprocess-workers";
+import { KernelWorkerPool } from "../src/kernel/pool";
+import { PreprocessConfig } from "../src/preprocess/config";
+import { ItemEvent } from "../src/preprocess/types";
+import { simulateScan } from "../src/sim/scan";
+import { patternCentre } from "../test/kernel/sim-events";
+
+const SIMULATED_POINTS = 12;
+const DARKS_PER_EXPOSURE = 2;
+const REFERENCE_POINTS = 12;
+const FUSED_POINTS = 400;
+
+interface Replay {
+  meta: ScanMeta;
+  darks: DarkFrame[];
+  /** Raw exposures of each simulated point, and its position. */
+  points: Array<{ exposures: RawFrame[]; positionM: Point["positionM"] }>;
+  config: PreprocessConfig;
+}
+
+/**
+ * What two threads can get on this machine right now (other work shares the cores): a fixed integer loop in one
+ * thread, then in two at once; 2 x t1 / t2 is 2 on two free cores, 1 when only one core is free.
+ */
+async function parallelCapacity(): Promise<number> {
+  const loop = `let x = 0; for (let i = 0; i < 1e8; i++) x = (x + i * 7) % 1000003; require("node:worker_threads").parentPort.postMessage(x);`;
+  const time = async (threads: number) => {
+    const started = process.hrtime.bigint();
+    await Promise.all(
+      Array.from({ length: threads }, () => new Promise<void>((resolve, reject) => {
+        const worker = new Worker(loop, { eval: true });
+        worker.once("message", () => void worker.terminate().then(() => resolve()));
+        worker.once("error", reject);
+      })),
+    );
+    return Number(process.hrtime.bigint() - started) / 1e9;
+  };
+  return (2 * (await time(1))) / (await time(2));
+}
+
+let replay: Replay | undefined;
+let pool: KernelWorkerPool | undefined;
+let poolStartS = 0;
+let capacityBefore = 0;
+
+function simulate(): Replay {
+  if (replay) return replay;
+  const sim = simulateScan({ numPoints: SIMULATED_POINTS, darksPerExposure: DARKS_PER_EXPOSURE });
+  const meta = scanMetaFromStart(sim.start);
+  const exposures = meta.exposureTimesS.length;
+  const darks: DarkFrame[] = [];
+  for (let exposure = 0; exposure < exposures; exposure++) {
+    for (let darkIndex = 0; darkIndex < DARKS_PER_EXPOSURE; darkIndex++) {
+      darks.push({ exposure, darkIndex, frame: sim.frame(exposure * DARKS_PER_EXPOSURE + darkIndex) });
+    }
+  }
+  const points = Array.from({ length: SIMULATED_POINTS }, (_, point) => ({
+    positionM: meta.positionsM![point],
+    exposures: Array.from({ length: exposures }, (_, exposure) => sim.frame(frameIndexOf(meta, { point, exposure }))),
+  }));
+  const b = sim.truth.binning;
+  const config = { centre: { yx: patternCentre(sim) }, crop: { size: b * sim.truth.frameSize }, bin: { factor: b } };
+  replay = { meta, darks, points, config };
+  return replay;
+}
+
+/** One scan of `numPoints` points over the simulated exposures, as `grab` would emit it. */
+function scanEvents(r: Replay, numPoints: number): ScanEvent<Point, DarkFrame>[] {
+  const meta = { ...r.meta, numPoints, positionsM: undefined };
+  return [
+    { kind: "start", meta },
+    ...r.darks.map((dark): ScanEvent<Point, DarkFrame> => ({ kind: "dark", dark: envelope(dark) })),
+    ...Array.from({ length: numPoints }, (_, index): ScanEvent<Point, DarkFrame> => {
+      const { exposures, positionM } = r.points[index % r.points.length];
+      return { kind: "item", item: envelope({ index, positionM, exposures }) };
+    }),
+    { kind: "end", meta, reason: "stop" },
+  ];
+}
+
+/** Raw frames per second through `chain` for a scan of `numPoints` points; frames are acknowledged as they come. */
+async function measure(numPoints: number, chain: OperatorFunction<ScanEvent<Point, DarkFrame>, ItemEvent<unknown>>) {
+  const r = simulate();
+  const events = scanEvents(r, numPoints);
+  let frames = 0;
+  const started = process.hrtime.bigint();
+  await lastValueFrom(
+    new Observable<ItemEvent<unknown>>((subscriber) =>
+      from(events)
+        .pipe(chain)
+        .subscribe({
+          next: (event) => {
+            if (event.kind === "item") {
+              frames += 1;
+              event.item.ack();
+            }
+            subscriber.next(event);
+          },
+          error: (error) => subscriber.error(error),
+          complete: () => subscriber.complete(),
+        }),
+    ),
+  );
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (frames !== numPoints) throw new Error(`preprocess bench: ${frames} frames for ${numPoints} points`);
+  const rawFrames = r.darks.length + numPoints * r.meta.exposureTimesS.length;
+  return { value: rawFrames / seconds, detail: { rawFrames, frames, seconds: +seconds.toFixed(3) } };
+}
+
+const fused = () => measure(FUSED_POINTS, preprocessFusedFrames(simulate().config));
+
+export const benches: Bench[] = [
+  {
+    name: "preprocess",
+    unit: "raw frames/s",
+    higherIsBetter: true,
+    runs: 5,
+    setup: () => void simulate(),
+    measure: fused,
+    baseline: { name: "reference operators", measure: () => measure(REFERENCE_POINTS, preprocessFrames(simulate().config)) },
+  },
+  {
+    name: "preprocess-workers",
+    unit: "raw frames/s",
+    higherIsBetter: true,
+    runs: 5,
+    setup: async () => {
+      simulate();
+      const started = process.hrtime.bigint();
+      pool = new KernelWorkerPool();
+      // Start-up (ts-node in each worker) is not part of the steady state: warm the pool on a short scan first.
+      await measure(8, preprocessWorkersFrames(simulate().config, { pool }));
+      poolStartS = Number(process.hrtime.bigint() - started) / 1e9;
+      capacityBefore = await parallelCapacity();
+    },
+    measure: async () => {
+      const m = await measure(FUSED_POINTS, preprocessWorkersFrames(simulate().config, { pool }));
+      return {
+        ...m,
+        detail: {
+          ...m.detail,
+          threads: pool!.threads,
+          inFlightBound: pool!.bound,
+          inFlightHighWater: pool!.highWaterMark,
+          poolStartS: +poolStartS.toFixed(2),
+          machineTwoThreadSpeedup: +capacityBefore.toFixed(2),
+        },
+      };
+    },
+    baseline: { name: "fused, one core", measure: fused },
+    teardown: async () => {
+      process.stderr.write(`preprocess-workers: a plain two-thread loop got ${capacityBefore.toFixed(2)}x before, ${(await parallelCapacity()).toFixed(2)}x after\n`);
+      await pool?.terminate();
+      pool = undefined;
+    },
+  },
+];

@@ -1,0 +1,89 @@
+/**
+ * The kernel's parts against the reference functions on a simulated scan: the gather equalizes exactly as
+ * equalize + descramble; the plan reads only the raw rows and channels that feed the crop; a packed window (what
+ * a worker gets) gives the same frame as the whole raw frames; the kernel writes from an offset.
+ */
+import { layoutMaps } from "../../src/model/layout";
+import { frameIndexOf, scanMetaFromStart } from "../../src/model/scan";
+import { resolvePreprocessConfig } from "../../src/operators/preprocess";
+import { DarkAccumulator, descrambleFrame, equalizeRaw } from "../../src/preprocess/detector";
+import { fullImagePixels, gatherEqualized, rawGather } from "../../src/kernel/gather";
+import { kernelOutputLength, kernelScratch, runKernel } from "../../src/kernel/fused";
+import { ceilFloat32, cropGeometry, kernelPlan } from "../../src/kernel/plan";
+import { chainSettings } from "../../src/kernel/settings";
+import { packedPlan, packWindow, rawWindow } from "../../src/kernel/window";
+import { mulberry32 } from "../../src/sim/random";
+import { patternCentre, smallSimulation } from "./sim-events";
+
+const sim = smallSimulation();
+const maps = layoutMaps(sim.config.layout);
+const meta = scanMetaFromStart(sim.start);
+const settings = chainSettings(resolvePreprocessConfig({ centre: { yx: patternCentre(sim) }, crop: { size: 32 }, bin: { factor: 2 } }), meta);
+
+describe("the fused kernel's parts", () => {
+  it("gathers equalized values exactly as equalize + descramble give them", () => {
+    const raw = sim.frame(7);
+    const pixels = fullImagePixels(maps);
+    const gather = rawGather(maps, pixels);
+    const values = gatherEqualized(raw.data, gather, new Float64Array(gather.pairCount), new Float32Array(pixels.length));
+    expect(Buffer.from(values.buffer)).toEqual(Buffer.from(descrambleFrame(equalizeRaw(raw, maps), maps, 1e9).data.buffer));
+  });
+
+  it("plans only the (raw row, channel) pairs that feed the crop", () => {
+    const geometry = cropGeometry(settings, settings.centreYX!);
+    // A 32 x 32 crop spans 32 image rows and 3 or 4 channels of 12 columns (it starts mid-channel).
+    expect(geometry.gather.pairCount).toBeGreaterThanOrEqual(32 * 3);
+    expect(geometry.gather.pairCount).toBeLessThanOrEqual(32 * 4);
+    // of the 96 x 8 pairs of the frame.
+    expect(maps.raw[0] * maps.layout.channels).toBe(768);
+  });
+
+  it("gives the same frame from a packed raw window (a worker's input) as from the whole frames, and writes from an offset", () => {
+    const geometry = cropGeometry(settings, settings.centreYX!);
+    const darks = settings.exposureTimesS.map((_, e) => new DarkAccumulator(e, geometry.imagePixels.length).statistics(2.5));
+    const plan = kernelPlan(settings, geometry, darks, Int32Array.from(geometry.imagePixels, (_, s) => s));
+    const raws = [0, 1].map((exposure) => sim.frame(frameIndexOf(meta, { point: 2, exposure })).data as Uint16Array);
+    const n = kernelOutputLength(plan);
+    const whole = { data: new Float32Array(n), weights: new Uint8Array(n) };
+    runKernel(plan, raws, kernelScratch(plan), whole.data, whole.weights);
+
+    const window = rawWindow(plan);
+    expect(window.length).toBeLessThan(raws[0].length / 2);
+    const packedBytes = Buffer.alloc(2 * window.length * 2);
+    raws.forEach((raw, e) => packWindow(raw, window, packedBytes, e * window.length));
+    const packed = new Uint16Array(packedBytes.buffer, packedBytes.byteOffset, 2 * window.length);
+    const plan2 = packedPlan(plan, window);
+    const fromWindow = { data: new Float32Array(n + 3), weights: new Uint8Array(n + 3) };
+    runKernel(plan2, [packed.subarray(0, window.length), packed.subarray(window.length)], kernelScratch(plan2), fromWindow.data, fromWindow.weights, 3);
+    expect(Buffer.from(fromWindow.data.buffer, 12)).toEqual(Buffer.from(whole.data.buffer));
+    expect(Array.from(fromWindow.weights.subarray(3))).toEqual(Array.from(whole.weights));
+    expect(whole.data.some((v) => v > 0)).toBe(true);
+  });
+});
+
+describe("ceilFloat32", () => {
+  it("keeps every comparison of a float32 with a float64 threshold", () => {
+    const random = mulberry32(12345);
+    for (let trial = 0; trial < 4000; trial++) {
+      const x = (random() - 0.3) * 10 ** Math.floor(random() * 8 - 3);
+      const ceiling = ceilFloat32(x);
+      expect(ceiling).toBe(Math.fround(ceiling));
+      expect(ceiling).toBeGreaterThanOrEqual(x);
+      // The float32 values around x, including the one just below the ceiling.
+      for (const v of [Math.fround(x), ceiling, prevFloat32(ceiling), Math.fround(x * (1 + 1e-7)), Math.fround(x * (1 - 1e-7))]) {
+        expect(v < ceiling).toBe(v < x);
+      }
+    }
+    expect(ceilFloat32(0)).toBe(0);
+    expect(ceilFloat32(1e-50)).toBeGreaterThan(0);
+    expect(ceilFloat32(-1e-50)).toBe(-0);
+  });
+});
+
+function prevFloat32(v: number): number {
+  const f = new Float32Array([v]);
+  const i = new Int32Array(f.buffer);
+  if (v === 0) i[0] = -2147483647;
+  else i[0] += v > 0 ? -1 : 1;
+  return f[0];
+}
