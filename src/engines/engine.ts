@@ -37,6 +37,44 @@ export interface ReconstructionEngine {
   snapshot(final?: boolean): Snapshot;
 }
 
+/** Checks a batch against the setup (frame size, views inside the object); returns its frame count. */
+export function checkBatch(batch: FrameBatch, setup: EngineSetup): number {
+  const [rows, cols] = setup.objectShape;
+  const n = setup.frameSize;
+  const count = batchCount(batch, n);
+  for (let f = 0; f < count; f++) {
+    const row = batch.viewsTopLeft[2 * f];
+    const col = batch.viewsTopLeft[2 * f + 1];
+    if (row < 0 || col < 0 || row + n > rows || col + n > cols) {
+      throw new Error(`view ${f} at (${row}, ${col}) leaves the ${rows}x${cols} object`);
+    }
+  }
+  return count;
+}
+
+/** A snapshot (copies of object and probe) of an engine's state. */
+export function snapshotOf(engine: Pick<ReconstructionEngine, "iteration" | "framesUsed" | "errors" | "object" | "probe">, setup: EngineSetup, final: boolean): Snapshot {
+  return {
+    iteration: engine.iteration,
+    framesUsed: engine.framesUsed,
+    error: engine.errors.length > 0 ? engine.errors[engine.errors.length - 1] : NaN,
+    object: cloneComplexImage(engine.object),
+    probe: cloneComplexImage(engine.probe),
+    objectPixelSizeM: [setup.objectPixelSizeM, setup.objectPixelSizeM],
+    final,
+  };
+}
+
+/**
+ * The object (1 everywhere) and a zero probe, on shared buffers so worker threads read and write the same
+ * object and probe.
+ */
+export function startingImages(setup: EngineSetup): { object: ComplexImage; probe: ComplexImage } {
+  const object = complexImage(setup.objectShape[0], setup.objectShape[1], true);
+  fillComplex(object.data, 1);
+  return { object, probe: complexImage(setup.frameSize, setup.frameSize, true) };
+}
+
 export abstract class EngineBase implements ReconstructionEngine {
   readonly frameSize: number;
   readonly object: ComplexImage;
@@ -55,10 +93,7 @@ export abstract class EngineBase implements ReconstructionEngine {
     this.frameSize = n;
     const [rows, cols] = setup.objectShape;
     if (rows < n || cols < n) throw new Error(`object ${rows}x${cols} is smaller than the ${n}x${n} frames`);
-    // Shared buffers: worker threads read and write the same object and probe.
-    this.object = complexImage(rows, cols, true);
-    fillComplex(this.object.data, 1);
-    this.probe = complexImage(n, n, true);
+    ({ object: this.object, probe: this.probe } = startingImages(setup));
     this.summary = new DataSummary(n);
     this.support = probeSupportMask(n, options.probeSupport);
     this.probeReady = setup.initialProbe !== undefined;
@@ -75,16 +110,7 @@ export abstract class EngineBase implements ReconstructionEngine {
   }
 
   addFrames(batch: FrameBatch): void {
-    const [rows, cols] = this.setup.objectShape;
-    const n = this.frameSize;
-    const count = batchCount(batch, n);
-    for (let f = 0; f < count; f++) {
-      const row = batch.viewsTopLeft[2 * f];
-      const col = batch.viewsTopLeft[2 * f + 1];
-      if (row < 0 || col < 0 || row + n > rows || col + n > cols) {
-        throw new Error(`view ${f} at (${row}, ${col}) leaves the ${rows}x${cols} object`);
-      }
-    }
+    checkBatch(batch, this.setup);
     this.summary.add(batch);
     this.storeFrames(batch);
   }
@@ -105,16 +131,14 @@ export abstract class EngineBase implements ReconstructionEngine {
     return error;
   }
 
+  /** Restarts from `probe` (N x N) instead of the mean-pattern guess: how one engine hands its probe to the next. */
+  startFromProbe(probe: ComplexImage): void {
+    this.probe.data.set(probe.data);
+    this.probeReady = true;
+  }
+
   snapshot(final = false): Snapshot {
-    return {
-      iteration: this.iteration,
-      framesUsed: this.framesUsed,
-      error: this.errors.length > 0 ? this.errors[this.errors.length - 1] : NaN,
-      object: cloneComplexImage(this.object),
-      probe: cloneComplexImage(this.probe),
-      objectPixelSizeM: [this.setup.objectPixelSizeM, this.setup.objectPixelSizeM],
-      final,
-    };
+    return snapshotOf(this, this.setup, final);
   }
 
   protected get probeUpdates(): boolean {

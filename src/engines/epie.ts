@@ -48,59 +48,87 @@ export class EpieEngine extends EngineBase {
       order[i] = order[j];
       order[j] = swap;
     }
+    // max |P|^2, kept up to date by the probe step itself (it rewrites every probe pixel), so the probe is read
+    // once per iteration rather than once per frame; likewise the object step returns max |O_view|^2.
+    let probePower = maxPower(this.probe.data);
     let errorSum = 0;
     for (let i = 0; i < order.length; i++) {
       const f = order[i];
       const row = store.views[2 * f];
       const col = store.views[2 * f + 1];
       projector.loadProduct(this.object.data, this.object.cols, this.probe.data, row, col);
-      revised.set(projector.product);
+      // The plain projection (a = 0, b = 1, c = 1) overwrites `revised` with psi' (within a power bound with
+      // revised + (P x O - revised), P x O up to rounding), so it need not be loaded with P x O first.
       errorSum += projector.update(revised, 0, store.moduli, store.masks, f * area, store.validCounts[f], PROJECTION_COEFFICIENTS, powerBound);
-      this.updateObjectView(row, col);
-      if (updateProbe) this.updateProbe(row, col);
+      if (probePower === 0) continue;
+      const viewPower = this.updateObjectView(row, col, this.options.beta / probePower);
+      if (updateProbe && viewPower > 0) probePower = this.updateProbe(row, col, this.options.alpha / viewPower);
     }
     return errorSum / order.length;
   }
 
-  private updateObjectView(row: number, col: number): void {
-    this.step(this.object.data, true, this.probe.data, this.options.beta, row, col);
+  /** O_view += scale conj(P) (psi' - psi); returns max |O_view|^2 after the step. */
+  private updateObjectView(row: number, col: number, scale: number): number {
+    return this.stepView(this.object.data, true, this.probe.data, row, col, scale);
   }
 
-  private updateProbe(row: number, col: number): void {
-    this.step(this.probe.data, false, this.object.data, this.options.alpha, row, col);
+  /** P += scale conj(O_view) (psi' - psi), with the object just updated; returns max |P|^2 after the step. */
+  private updateProbe(row: number, col: number, scale: number): number {
+    return this.stepView(this.probe.data, false, this.object.data, row, col, scale);
   }
 
-  /**
-   * target += rate conj(factor) (psi' - psi) / max |factor|^2 over the view: the object step (target on the
-   * object grid, factor the probe) and the probe step (the other way round) are the same update.
-   */
-  private step(target: Float32Array, targetOnObject: boolean, factor: Float32Array, rate: number, row: number, col: number): void {
-    const product = this.projector.product;
-    const revised = this.revised;
+  /** The object step and the probe step are one update with target and factor swapped, line by line. */
+  private stepView(target: Float32Array, targetOnObject: boolean, factor: Float32Array, row: number, col: number, scale: number): number {
     const n = this.frameSize;
     const cols = this.object.cols;
-    let maxPower = 0;
+    const { revised } = this;
+    const product = this.projector.product;
+    let power = 0;
     for (let r = 0; r < n; r++) {
-      let o = 2 * ((row + r) * cols + col);
-      for (let p = 2 * r * n; p < 2 * (r + 1) * n; p += 2, o += 2) {
-        const k = targetOnObject ? p : o;
-        maxPower = max(maxPower, factor[k] * factor[k] + factor[k + 1] * factor[k + 1]);
-      }
+      const objectAt = (row + r) * cols + col;
+      const probeAt = r * n;
+      const linePower = targetOnObject
+        ? stepLine(target, objectAt, factor, probeAt, revised, product, probeAt, n, scale)
+        : stepLine(target, probeAt, factor, objectAt, revised, product, probeAt, n, scale);
+      power = max(power, linePower);
     }
-    if (maxPower === 0) return;
-    const scale = rate / maxPower;
-    for (let r = 0; r < n; r++) {
-      let o = 2 * ((row + r) * cols + col);
-      let p = 2 * r * n;
-      const end = p + 2 * n;
-      for (; p < end; p += 2, o += 2) {
-        const t = targetOnObject ? o : p;
-        const k = targetOnObject ? p : o;
-        const dr = revised[p] - product[p];
-        const di = revised[p + 1] - product[p + 1];
-        target[t] += scale * (factor[k] * dr + factor[k + 1] * di);
-        target[t + 1] += scale * (factor[k] * di - factor[k + 1] * dr);
-      }
-    }
+    return power;
   }
+}
+
+/**
+ * For `length` pixels: target[t] += scale conj(factor[f]) (revised[p] - product[p]), t, f, p counting up from
+ * their starts (complex indices); returns max |target|^2 of the stored (float32) results.
+ */
+function stepLine(
+  target: Float32Array,
+  t: number,
+  factor: Float32Array,
+  f: number,
+  revised: Float32Array,
+  product: Float64Array,
+  p: number,
+  length: number,
+  scale: number,
+): number {
+  let power = 0;
+  for (let i = 0; i < length; i++, t++, f++, p++) {
+    const dr = revised[2 * p] - product[2 * p];
+    const di = revised[2 * p + 1] - product[2 * p + 1];
+    const fr = factor[2 * f];
+    const fi = factor[2 * f + 1];
+    target[2 * t] += scale * (fr * dr + fi * di);
+    target[2 * t + 1] += scale * (fr * di - fi * dr);
+    const re = target[2 * t];
+    const im = target[2 * t + 1];
+    power = max(power, re * re + im * im);
+  }
+  return power;
+}
+
+/** max |z|^2 over interleaved complex values. */
+function maxPower(data: Float32Array): number {
+  let power = 0;
+  for (let k = 0; k < data.length; k += 2) power = max(power, data[k] * data[k] + data[k + 1] * data[k + 1]);
+  return power;
 }

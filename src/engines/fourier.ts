@@ -11,7 +11,7 @@
  * scaled by sqrt(pbound / err) instead of removed; when within the bound, P_F is the identity. The propagator is
  * unitary (FFT / N), as PtyPy's, so |F psi|^2 is in photons; only the modulus comparison needs the 1/N.
  */
-import { Transform2D, createFFT2D } from "../numerics/pffft";
+import { FarField, createFarField } from "../numerics/pffft";
 
 export interface ExitWaveCoefficients {
   a: number;
@@ -37,20 +37,17 @@ const MODULUS_FLOOR = 1e-10;
 
 /** One frame at a time: FFT plan and scratch made once per frame size. */
 export class FourierProjector {
-  /** PFFFT (wasm SIMD) where it loads, fft.js otherwise (numerics/pffft.ts). */
-  readonly fft: Transform2D;
+  /** The wave and its far field, in place: PFFFT (wasm SIMD) where it loads, fft.js otherwise (numerics/pffft.ts). */
+  private readonly farField: FarField;
   /** P x O_view of the frame being updated, float64 interleaved. */
   readonly product: Float64Array;
-  /** The wave sent through the Fourier constraint. */
-  private readonly wave: Float64Array;
-  /** Its unitary far-field modulus per pixel, computed once for the error and the correction. */
+  /** The unitary far-field modulus per pixel (spectrum layout), computed once for the error and the correction. */
   private readonly modulus: Float64Array;
   private readonly unitaryScale: number;
 
   constructor(readonly frameSize: number) {
-    this.fft = createFFT2D(frameSize, frameSize);
+    this.farField = createFarField(frameSize);
     this.product = new Float64Array(2 * frameSize * frameSize);
-    this.wave = new Float64Array(2 * frameSize * frameSize);
     this.modulus = new Float64Array(frameSize * frameSize);
     this.unitaryScale = 1 / frameSize;
   }
@@ -90,11 +87,13 @@ export class FourierProjector {
     powerBound: number,
   ): number {
     const { a, b, c } = coefficients;
-    const { product, wave, modulus, unitaryScale } = this;
+    const { product, farField, modulus, unitaryScale } = this;
     const length = product.length;
     const keep = 1 - c;
-    for (let k = 0; k < length; k++) wave[k] = c * product[k] + keep * exit[offset + k];
-    this.fft.forward(wave);
+    const spatial = farField.spatial;
+    for (let k = 0; k < length; k++) spatial[k] = c * product[k] + keep * exit[offset + k];
+    farField.toSpectrum();
+    const wave = farField.spectrum;
 
     let deviation = 0;
     for (let k = 0, p = dataOffset; k < length; k += 2, p++) {
@@ -121,9 +120,11 @@ export class FourierProjector {
       wave[k] *= factor;
       wave[k + 1] *= factor;
     }
-    this.fft.inverse(wave);
+    farField.toSpatial();
+    const back = farField.spatial;
     const mixExit = 1 - a - b;
-    for (let k = 0; k < length; k++) exit[offset + k] = mixExit * exit[offset + k] + a * product[k] + b * wave[k];
+    const mixBack = b * farField.inverseScale;
+    for (let k = 0; k < length; k++) exit[offset + k] = mixExit * exit[offset + k] + a * product[k] + mixBack * back[k];
     return error;
   }
 }

@@ -1,11 +1,12 @@
 /**
- * What an engine keeps per frame: the measured Fourier moduli sqrt(I) (unshifted, zero frequency at (0, 0), as
- * the FFT lays it out), the validity mask, the view's top-left on the object grid and, for DM/RAAR, the exit
+ * What an engine keeps per frame: the measured Fourier moduli sqrt(I) (unshifted, zero frequency at (0, 0), in
+ * the layout of the FFT's spectrum: see numerics/pffft `toSpectrumLayout`), the validity mask, the view's top-left on the object grid and, for DM/RAAR, the exit
  * wave. Storage grows by doubling as frames arrive, so adding frames between iterations costs amortised O(1).
  */
 import { Chunk } from "../model/scan";
 import { fftshift } from "../numerics/fft2d";
 import { viewsTopLeft } from "../numerics/geometry";
+import { toSpectrumLayout } from "../numerics/pffft";
 
 // Module-level aliases: under jest's vm context every global lookup (Math) in a hot loop goes through an interceptor.
 const { sqrt, max } = Math;
@@ -82,24 +83,47 @@ export class DataSummary {
   }
 }
 
+/** A store's arrays, as sent to worker threads (on SharedArrayBuffers, so they are shared, not copied). */
+export interface FrameStoreArrays {
+  count: number;
+  moduli: Float32Array;
+  masks: Uint8Array;
+  validCounts: Int32Array;
+  views: Int32Array;
+  exitWaves: Float32Array;
+}
+
 export class FrameStore {
   private capacity = 0;
   count = 0;
   /** (capacity, N, N) sqrt of the measured intensities, unshifted. */
-  moduli = new Float32Array(0);
+  moduli: Float32Array<ArrayBufferLike> = new Float32Array(0);
   /** (capacity, N, N) 1 valid, 0 masked. */
-  masks = new Uint8Array(0);
+  masks: Uint8Array<ArrayBufferLike> = new Uint8Array(0);
   /** Valid pixels per frame. */
-  validCounts = new Int32Array(0);
+  validCounts: Int32Array<ArrayBufferLike> = new Int32Array(0);
   /** (capacity, 2) top-left (row, col) of each view. */
-  views = new Int32Array(0);
+  views: Int32Array<ArrayBufferLike> = new Int32Array(0);
   /** (capacity, N, N) interleaved complex exit waves, when the engine keeps them. */
-  exitWaves = new Float32Array(0);
+  exitWaves: Float32Array<ArrayBufferLike> = new Float32Array(0);
 
   constructor(
     readonly frameSize: number,
     readonly keepsExitWaves: boolean,
+    /** On SharedArrayBuffers, so worker threads work on the frames and exit waves in place. */
+    readonly shared = false,
   ) {}
+
+  arrays(): FrameStoreArrays {
+    const { count, moduli, masks, validCounts, views, exitWaves } = this;
+    return { count, moduli, masks, validCounts, views, exitWaves };
+  }
+
+  /** Takes over another thread's store arrays (a worker's view of a shared store; it never adds frames). */
+  adopt(arrays: FrameStoreArrays): void {
+    ({ count: this.count, moduli: this.moduli, masks: this.masks, validCounts: this.validCounts, views: this.views, exitWaves: this.exitWaves } = arrays);
+    this.capacity = arrays.count;
+  }
 
   get frameArea(): number {
     return this.frameSize * this.frameSize;
@@ -123,6 +147,9 @@ export class FrameStore {
       // Frames arrive centred (zero frequency at N/2); the FFT puts it at 0. fftshift is its own inverse for even N.
       fftshift(this.moduli.subarray(at, at + size), this.frameSize, this.frameSize, 1);
       fftshift(this.masks.subarray(at, at + size), this.frameSize, this.frameSize, 1);
+      // ... and into the layout of the FFT's spectrum (transposed for PFFFT), so the Fourier step reads them in order.
+      toSpectrumLayout(this.moduli.subarray(at, at + size), this.frameSize);
+      toSpectrumLayout(this.masks.subarray(at, at + size), this.frameSize);
       this.validCounts[this.count] = valid;
       this.views[2 * this.count] = batch.viewsTopLeft[2 * f];
       this.views[2 * this.count + 1] = batch.viewsTopLeft[2 * f + 1];
@@ -135,16 +162,17 @@ export class FrameStore {
     if (needed <= this.capacity) return;
     const capacity = max(needed, 2 * this.capacity, 8);
     const size = this.frameArea;
+    const buffer = (bytes: number) => (this.shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
     const grow = <T extends Float32Array | Uint8Array | Int32Array>(old: T, make: (n: number) => T, perFrame: number): T => {
       const fresh = make(capacity * perFrame);
       fresh.set(old.subarray(0, this.count * perFrame));
       return fresh;
     };
-    this.moduli = grow(this.moduli, (n) => new Float32Array(n), size);
-    this.masks = grow(this.masks, (n) => new Uint8Array(n), size);
-    this.validCounts = grow(this.validCounts, (n) => new Int32Array(n), 1);
-    this.views = grow(this.views, (n) => new Int32Array(n), 2);
-    if (this.keepsExitWaves) this.exitWaves = grow(this.exitWaves, (n) => new Float32Array(n), 2 * size);
+    this.moduli = grow(this.moduli, (n) => new Float32Array(buffer(4 * n)), size);
+    this.masks = grow(this.masks, (n) => new Uint8Array(buffer(n)), size);
+    this.validCounts = grow(this.validCounts, (n) => new Int32Array(buffer(4 * n)), 1);
+    this.views = grow(this.views, (n) => new Int32Array(buffer(4 * n)), 2);
+    if (this.keepsExitWaves) this.exitWaves = grow(this.exitWaves, (n) => new Float32Array(buffer(4 * n)), 2 * size);
     this.capacity = capacity;
   }
 }

@@ -30,16 +30,18 @@ export function partialSums(pixels: number): PartialSums {
 
 /** A fixed set of frames with their exit waves; everything it computes depends only on its own frames. */
 export class ProjectionPartition {
-  readonly store: FrameStore;
   private readonly projector: FourierProjector;
-  /** Frames whose exit wave has been started as P x O_view. */
-  private started = 0;
+  /**
+   * Frames whose exit wave has been started as P x O_view. Public because a partition may be run by different
+   * worker threads from one iteration to the next: its owner keeps the count and hands it over.
+   */
+  started = 0;
 
   constructor(
     readonly frameSize: number,
     readonly objectCols: number,
+    readonly store: FrameStore = new FrameStore(frameSize, true),
   ) {
-    this.store = new FrameStore(frameSize, true);
     this.projector = new FourierProjector(frameSize);
   }
 
@@ -79,6 +81,7 @@ export class ProjectionPartition {
   /**
    * into <- sum over frames of conj(factor) psi and |factor|^2. The factor (probe or object) and the target
    * (object or probe grid) swap roles between the two updates; `factorOnObject` says which grid the factor is on.
+   * The two cases are separate loops so the hot loop has no per-pixel branch.
    */
   private accumulate(factor: Float32Array, factorOnObject: boolean, into: PartialSums): void {
     const { store, objectCols } = this;
@@ -92,22 +95,34 @@ export class ProjectionPartition {
       const col = store.views[2 * f + 1];
       const frameOffset = 2 * f * n * n;
       for (let r = 0; r < n; r++) {
-        let o = (row + r) * objectCols + col;
-        let p = r * n;
-        const end = p + n;
-        for (; p < end; p++, o++) {
-          const from = factorOnObject ? o : p;
-          const to = factorOnObject ? p : o;
-          const fr = factor[2 * from];
-          const fi = factor[2 * from + 1];
-          const er = exits[frameOffset + 2 * p];
-          const ei = exits[frameOffset + 2 * p + 1];
-          numerator[2 * to] += fr * er + fi * ei;
-          numerator[2 * to + 1] += fr * ei - fi * er;
-          denominator[to] += fr * fr + fi * fi;
-        }
+        const objectStart = (row + r) * objectCols + col;
+        const probeStart = r * n;
+        if (factorOnObject) accumulateLine(factor, objectStart, exits, frameOffset + 2 * probeStart, numerator, denominator, probeStart, n);
+        else accumulateLine(factor, probeStart, exits, frameOffset + 2 * probeStart, numerator, denominator, objectStart, n);
       }
     }
+  }
+}
+
+/** For `length` pixels: numerator[to] += conj(factor[from]) exit[at], denominator[to] += |factor[from]|^2. */
+function accumulateLine(
+  factor: Float32Array,
+  from: number,
+  exits: Float32Array,
+  at: number,
+  numerator: Float64Array,
+  denominator: Float64Array,
+  to: number,
+  length: number,
+): void {
+  for (let i = 0; i < length; i++, from++, to++, at += 2) {
+    const fr = factor[2 * from];
+    const fi = factor[2 * from + 1];
+    const er = exits[at];
+    const ei = exits[at + 1];
+    numerator[2 * to] += fr * er + fi * ei;
+    numerator[2 * to + 1] += fr * ei - fi * er;
+    denominator[to] += fr * fr + fi * fi;
   }
 }
 

@@ -172,6 +172,8 @@ export interface ComplexImage {
 
 /** What a reconstruction emits as it goes. */
 export interface Snapshot {
+  /** The scan reconstructed, when the reconstruction knows it. */
+  scanId?: string;
   iteration: number;
   framesUsed: number;
   /** Fourier (data) error of the last iteration. */

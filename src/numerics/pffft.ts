@@ -20,8 +20,19 @@ export interface Transform2D {
   inverse(data: ComplexArray): void;
 }
 
+/** The little of the WebAssembly API used here (this project's TypeScript libs do not declare it). */
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+}
+const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
 interface PffftExports {
-  memory: WebAssembly.Memory;
+  memory: WasmMemory;
   newSetup(n: number, complex: number): number;
   malloc(bytes: number): number;
   transformOrdered(setup: number, input: number, output: number, work: number, backward: number): void;
@@ -52,8 +63,8 @@ export function loadPffft(): PffftExports | null {
   try {
     const file = wasmFile();
     if (file === null) return (loaded = null);
-    const module = new WebAssembly.Module(fs.readFileSync(file));
-    let memory: WebAssembly.Memory | undefined;
+    const module = new wasm.Module(fs.readFileSync(file));
+    let memory: WasmMemory | undefined;
     // The emscripten imports, by their minified names (pffft.js: a = assert_fail, b = resize_heap, c = memcpy).
     const imports = {
       a: {
@@ -61,20 +72,20 @@ export function loadPffft(): PffftExports | null {
           throw new Error("PFFFT assertion failed");
         },
         b: (requested: number) => {
-          const mem = memory as WebAssembly.Memory;
+          const mem = memory as WasmMemory;
           const missing = (requested >>> 0) - mem.buffer.byteLength;
           if (missing > 0) mem.grow(Math.ceil(missing / WASM_PAGE));
           return 1;
         },
         c: (dest: number, src: number, count: number) => {
-          const heap = new Uint8Array((memory as WebAssembly.Memory).buffer);
+          const heap = new Uint8Array((memory as WasmMemory).buffer);
           heap.copyWithin(dest, src, src + count);
         },
       },
     };
-    const instance = new WebAssembly.Instance(module, imports);
+    const instance = new wasm.Instance(module, imports);
     const e = instance.exports as Record<string, unknown>;
-    memory = e.d as WebAssembly.Memory;
+    memory = e.d as WasmMemory;
     (e.e as () => void)();
     loaded = {
       memory,
@@ -89,10 +100,29 @@ export function loadPffft(): PffftExports | null {
 }
 
 /**
- * Rows then columns, each pass as PFFFT 1-D transforms over contiguous lines: the row pass transforms each row in
- * place in wasm memory and the column pass works on a transposed copy, so PFFFT always sees contiguous data.
+ * A wave and its far field worked on in place, for the engines' Fourier step: write the wave into `spatial`,
+ * `toSpectrum()`, work on `spectrum`, `toSpatial()`, read `spatial` times `inverseScale`. The spectrum's layout is
+ * the FFT's own: zero frequency at (0, 0), and transposed when `spectrumTransposed` (PFFFT saves two of its four
+ * transposes that way); per-pixel data compared with it (measured moduli, masks) must be stored alike
+ * (`toSpectrumLayout`).
  */
-export class PffftFFT2D implements Transform2D {
+export interface FarField {
+  readonly spatial: ComplexArray;
+  readonly spectrum: ComplexArray;
+  readonly spectrumTransposed: boolean;
+  /** What `toSpatial()` leaves out of the inverse's 1 / (rows x cols). */
+  readonly inverseScale: number;
+  toSpectrum(): void;
+  toSpatial(): void;
+}
+
+/**
+ * Rows then columns, each pass as PFFFT 1-D transforms over contiguous lines in wasm memory: the row pass works
+ * on the image in place, the column pass on its transpose, so PFFFT always sees contiguous data.
+ */
+export class PffftFFT2D implements Transform2D, FarField {
+  readonly spectrumTransposed = true;
+  readonly inverseScale: number;
   private readonly pffft: PffftExports;
   private readonly rowSetup: number;
   private readonly colSetup: number;
@@ -102,6 +132,7 @@ export class PffftFFT2D implements Transform2D {
   private readonly workAt: number;
   private heapBuffer: ArrayBuffer | null = null;
   private image = new Float32Array(0);
+  private transposed = new Float32Array(0);
   /** The same two buffers seen as one float64 per complex value, so a transpose moves each pair in one access. */
   private imagePairs = new Float64Array(0);
   private transposedPairs = new Float64Array(0);
@@ -114,6 +145,7 @@ export class PffftFFT2D implements Transform2D {
     if (pffft === null) throw new Error("PFFFT is not available");
     if (!pffftSuits(rows) || !pffftSuits(cols)) throw new Error(`PFFFT needs sizes that are multiples of 16, got ${rows} x ${cols}`);
     this.pffft = pffft;
+    this.inverseScale = 1 / (rows * cols);
     this.rowSetup = pffft.newSetup(cols, PFFFT_COMPLEX);
     this.colSetup = rows === cols ? this.rowSetup : pffft.newSetup(rows, PFFFT_COMPLEX);
     const bytes = 8 * rows * cols;
@@ -123,14 +155,60 @@ export class PffftFFT2D implements Transform2D {
     if (!this.rowSetup || !this.colSetup || !this.imageAt || !this.transposedAt || !this.workAt) throw new Error("PFFFT could not allocate");
   }
 
+  /** The image in wasm memory (rows x cols). */
+  get spatial(): Float32Array {
+    this.views();
+    return this.image;
+  }
+
+  /** Its transform, transposed (cols x rows). */
+  get spectrum(): Float32Array {
+    this.views();
+    return this.transposed;
+  }
+
+  /** spatial -> spectrum (transposed, unnormalised). */
+  toSpectrum(): void {
+    this.views();
+    this.lines(this.imageAt, this.rows, this.cols, this.rowSetup, PFFFT_FORWARD);
+    transposePairs(this.imagePairs, this.transposedPairs, this.rows, this.cols);
+    this.lines(this.transposedAt, this.cols, this.rows, this.colSetup, PFFFT_FORWARD);
+  }
+
+  /** spectrum -> spatial, without the 1 / (rows x cols). */
+  toSpatial(): void {
+    this.views();
+    this.lines(this.transposedAt, this.cols, this.rows, this.colSetup, PFFFT_BACKWARD);
+    transposePairs(this.transposedPairs, this.imagePairs, this.cols, this.rows);
+    this.lines(this.imageAt, this.rows, this.cols, this.rowSetup, PFFFT_BACKWARD);
+  }
+
   forward(data: ComplexArray): void {
-    this.transform(data, PFFFT_FORWARD);
+    this.check(data);
+    this.spatial.set(data);
+    this.toSpectrum();
+    transposePairs(this.transposedPairs, this.imagePairs, this.cols, this.rows);
+    data.set(this.image);
   }
 
   inverse(data: ComplexArray): void {
-    this.transform(data, PFFFT_BACKWARD);
-    const scale = 1 / (this.rows * this.cols);
-    for (let k = 0; k < data.length; k++) data[k] *= scale;
+    this.check(data);
+    this.spatial.set(data);
+    transposePairs(this.imagePairs, this.transposedPairs, this.rows, this.cols);
+    this.toSpatial();
+    const { image, inverseScale } = this;
+    for (let k = 0; k < data.length; k++) data[k] = image[k] * inverseScale;
+  }
+
+  private check(data: ComplexArray): void {
+    if (data.length !== 2 * this.rows * this.cols) throw new Error(`expected ${2 * this.rows * this.cols} values, got ${data.length}`);
+  }
+
+  /** In-place 1-D transforms of `count` contiguous lines of `length` complex values from byte offset `at`. */
+  private lines(at: number, count: number, length: number, setup: number, direction: number): void {
+    const { pffft, workAt } = this;
+    const bytes = 8 * length;
+    for (let line = 0; line < count; line++, at += bytes) pffft.transformOrdered(setup, at, at, workAt, direction);
   }
 
   /** Views of wasm memory, remade when another plan's allocation grew (and so detached) the heap. */
@@ -140,29 +218,34 @@ export class PffftFFT2D implements Transform2D {
     this.heapBuffer = buffer;
     const length = 2 * this.rows * this.cols;
     this.image = new Float32Array(buffer, this.imageAt, length);
+    this.transposed = new Float32Array(buffer, this.transposedAt, length);
     this.imagePairs = new Float64Array(buffer, this.imageAt, length / 2);
     this.transposedPairs = new Float64Array(buffer, this.transposedAt, length / 2);
   }
+}
 
-  private transform(data: ComplexArray, direction: number): void {
-    const { rows, cols, pffft, workAt } = this;
-    if (data.length !== 2 * rows * cols) throw new Error(`expected ${2 * rows * cols} values, got ${data.length}`);
-    this.views();
-    const { image, imagePairs, transposedPairs } = this;
-    image.set(data);
-    const rowBytes = 8 * cols;
-    for (let r = 0; r < rows; r++) {
-      const at = this.imageAt + r * rowBytes;
-      pffft.transformOrdered(this.rowSetup, at, at, workAt, direction);
-    }
-    transposePairs(imagePairs, transposedPairs, rows, cols);
-    const colBytes = 8 * rows;
-    for (let c = 0; c < cols; c++) {
-      const at = this.transposedAt + c * colBytes;
-      pffft.transformOrdered(this.colSetup, at, at, workAt, direction);
-    }
-    transposePairs(transposedPairs, imagePairs, cols, rows);
-    data.set(image);
+/** fft.js behind the FarField interface: one float64 buffer, transformed in place, standard layout. */
+class FftJsFarField implements FarField {
+  readonly spectrumTransposed = false;
+  readonly inverseScale = 1;
+  readonly spatial: Float64Array;
+  private readonly fft: FFT2D;
+
+  constructor(rows: number, cols: number) {
+    this.fft = new FFT2D(rows, cols);
+    this.spatial = new Float64Array(2 * rows * cols);
+  }
+
+  get spectrum(): Float64Array {
+    return this.spatial;
+  }
+
+  toSpectrum(): void {
+    this.fft.forward(this.spatial);
+  }
+
+  toSpatial(): void {
+    this.fft.inverse(this.spatial);
   }
 }
 
@@ -181,8 +264,34 @@ function pffftSuits(n: number): boolean {
   return m === 1;
 }
 
+function usesPffft(rows: number, cols: number): boolean {
+  return pffftSuits(rows) && pffftSuits(cols) && loadPffft() !== null;
+}
+
 /** The fastest 2-D FFT available for this size: PFFFT (wasm SIMD) where it applies, else fft.js. */
-export function createFFT2D(rows: number, cols: number, prefer: "auto" | "fftjs" = "auto"): Transform2D {
-  if (prefer === "auto" && pffftSuits(rows) && pffftSuits(cols) && loadPffft() !== null) return new PffftFFT2D(rows, cols);
-  return new FFT2D(rows, cols);
+export function createFFT2D(rows: number, cols: number): Transform2D {
+  return usesPffft(rows, cols) ? new PffftFFT2D(rows, cols) : new FFT2D(rows, cols);
+}
+
+/** The in-place far-field workspace for N x N frames: PFFFT where it applies, else fft.js. */
+export function createFarField(frameSize: number): FarField {
+  return usesPffft(frameSize, frameSize) ? new PffftFFT2D(frameSize, frameSize) : new FftJsFarField(frameSize, frameSize);
+}
+
+/**
+ * Puts an N x N per-pixel array (zero frequency at (0, 0)) into the layout of `createFarField(N)`'s spectrum:
+ * transposed in place when that spectrum is. Every thread decides alike (same package, same size).
+ */
+export function toSpectrumLayout(data: Float32Array | Uint8Array, frameSize: number): void {
+  if (!usesPffft(frameSize, frameSize)) return;
+  const n = frameSize;
+  for (let r = 0; r < n; r++) {
+    for (let c = r + 1; c < n; c++) {
+      const a = r * n + c;
+      const b = c * n + r;
+      const swap = data[a];
+      data[a] = data[b];
+      data[b] = swap;
+    }
+  }
 }

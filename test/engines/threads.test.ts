@@ -1,0 +1,81 @@
+/**
+ * DM and RAAR on worker threads equal one thread: bit for bit against the same partitions run in this thread
+ * (which thread runs a partition, and how many threads there are, cannot matter), and within float rounding
+ * against a single partition (only the order of the sums differs). The thread count changes mid-run, as it does
+ * when a scan ends. ePIE run whole in a worker thread equals ePIE in this thread.
+ */
+import { createEngine, ReconstructionEngine } from "../../src/engines";
+import { engineOptions } from "../../src/engines/options";
+import { ThreadedProjectionEngine, WorkerEngine } from "../../src/engines/threads";
+import { batchOf, testScan, TestScan } from "./fixture";
+import { relativeDifference } from "../numerics/compare";
+
+const BATCHES: Array<[number, number]> = [
+  [0, 60],
+  [60, 150],
+];
+
+async function run(scan: TestScan, engine: ReconstructionEngine, onSecondBatch?: () => void): Promise<ReconstructionEngine> {
+  engine.addFrames(batchOf(scan, ...BATCHES[0]));
+  await engine.iterate(3);
+  onSecondBatch?.();
+  engine.addFrames(batchOf(scan, ...BATCHES[1]));
+  await engine.iterate(3);
+  return engine;
+}
+
+describe.each([
+  ["dm", { algorithm: "dm" }],
+  ["raar", { algorithm: "raar", beta: 0.9 }],
+] as const)("%s on worker threads", (_name, given) => {
+  const scan = testScan({ photonsPerFrame: 1e6, poisson: true });
+
+  it("equals the same partitions in one thread exactly, and one partition within rounding", async () => {
+    const threaded = new ThreadedProjectionEngine(engineOptions(given), scan.setup, { threads: 1, maxThreads: 2 });
+    try {
+      await run(scan, threaded, () => threaded.setThreads(2));
+      expect(threaded.threads).toBe(2);
+      const samePartitions = await run(scan, createEngine({ ...given, partitions: 2 }, scan.setup));
+      const onePartition = await run(scan, createEngine(given, scan.setup));
+
+      expect(Buffer.compare(Buffer.from(threaded.object.data.buffer), Buffer.from(samePartitions.object.data.buffer))).toBe(0);
+      expect(Buffer.compare(Buffer.from(threaded.probe.data.buffer), Buffer.from(samePartitions.probe.data.buffer))).toBe(0);
+      expect(threaded.errors).toEqual(samePartitions.errors);
+
+      expect(relativeDifference(onePartition.object.data, threaded.object.data)).toBeLessThan(1e-4);
+      expect(relativeDifference(onePartition.probe.data, threaded.probe.data)).toBeLessThan(1e-4);
+      threaded.errors.forEach((error, i) => expect(Math.abs(error - onePartition.errors[i])).toBeLessThan(1e-4 * onePartition.errors[i]));
+      // And the iterations did something: the object moved away from its start (1 everywhere).
+      expect(relativeDifference(new Float32Array(threaded.object.data.length).fill(1).map((v, k) => (k % 2 ? 0 : v)), threaded.object.data)).toBeGreaterThan(0.1);
+    } finally {
+      threaded.dispose();
+    }
+  }, 60000);
+
+  it("a disposed engine refuses to iterate instead of hanging", async () => {
+    const threaded = new ThreadedProjectionEngine(engineOptions(given), scan.setup, { threads: 2, maxThreads: 2 });
+    threaded.addFrames(batchOf(scan, 0, 20));
+    threaded.dispose();
+    await expect(threaded.iterate(1)).rejects.toThrow(/terminated/);
+  });
+});
+
+describe("an engine run whole in a worker thread", () => {
+  it("ePIE there equals ePIE in this thread, frames added between iterations; disposing stops it", async () => {
+    const scan = testScan({ photonsPerFrame: 1e6, poisson: true });
+    const options = engineOptions({ algorithm: "epie", seed: 3 });
+    const remote = new WorkerEngine(options, scan.setup);
+    try {
+      const local = await run(scan, createEngine(options, scan.setup));
+      await run(scan, remote);
+      expect(remote.iteration).toBe(6);
+      expect(remote.framesUsed).toBe(150);
+      expect(remote.errors).toEqual(local.errors);
+      expect(Buffer.compare(Buffer.from(remote.object.data.buffer), Buffer.from(local.object.data.buffer))).toBe(0);
+      expect(Buffer.compare(Buffer.from(remote.snapshot().probe.data.buffer), Buffer.from(local.probe.data.buffer))).toBe(0);
+    } finally {
+      remote.dispose();
+    }
+    await expect(remote.iterate(1)).rejects.toThrow(/terminated/);
+  }, 60000);
+});

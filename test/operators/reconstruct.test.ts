@@ -1,0 +1,181 @@
+/**
+ * Emission semantics of `reconstruct` with a fake engine (one iteration per virtual millisecond): cadence by
+ * iterations and by time, the final snapshot after `end`, completion, service mode, acks, errors, teardown.
+ */
+import { map, take } from "rxjs";
+import { EngineSetup, FrameBatch } from "../../src/engines";
+import { ScanEvent } from "../../src/model/events";
+import { Chunk, ScanMeta, Snapshot } from "../../src/model/scan";
+import { ReconstructHooks, StreamEngine, reconstruct } from "../../src/operators/reconstruct";
+import { AckLog, testMeta, testScheduler } from "../preprocess/fixtures";
+
+const FRAME = 8;
+
+/** Counts iterations; `failAt` throws at that iteration. Records what it was built with and fed. */
+class FakeEngine implements StreamEngine {
+  iteration = 0;
+  framesUsed = 0;
+  disposed = 0;
+  threads: number[] = [];
+  constructor(
+    readonly setup: EngineSetup,
+    startThreads: number,
+    private readonly failAt = Infinity,
+  ) {
+    this.threads.push(startThreads);
+  }
+  addFrames(batch: FrameBatch): void {
+    this.framesUsed += batch.viewsTopLeft.length / 2;
+  }
+  iterate(): number {
+    if (this.iteration + 1 === this.failAt) throw new Error("engine broke");
+    this.iteration += 1;
+    return 1 / this.iteration;
+  }
+  snapshot(final = false): Snapshot {
+    const image = { rows: 1, cols: 1, data: new Float32Array(2) };
+    return { iteration: this.iteration, framesUsed: this.framesUsed, error: 1 / this.iteration, object: image, probe: image, objectPixelSizeM: [1, 1], final };
+  }
+  setThreads(threads: number): void {
+    this.threads.push(threads);
+  }
+  dispose(): void {
+    this.disposed += 1;
+  }
+}
+
+function scanMeta(scanId: string): ScanMeta {
+  return testMeta({ scanId, frameShape: [FRAME, FRAME], positionsM: [{ x: 0, y: 0 }, { x: 1e-7, y: -1e-7 }] });
+}
+
+function chunkOf(meta: ScanMeta, index: number, count: number): Chunk {
+  const area = FRAME * FRAME;
+  return {
+    chunkIndex: index,
+    count,
+    rows: FRAME,
+    cols: FRAME,
+    indices: Int32Array.from({ length: count }, (_, i) => i),
+    positionsYX: new Float64Array(2 * count),
+    data: new Float32Array(count * area).fill(1),
+    weights: new Uint8Array(count * area).fill(1),
+    meta,
+  };
+}
+
+type Event = ScanEvent<Chunk, unknown>;
+const show = map((s: Snapshot) => `${s.final ? "final" : "it"} ${s.iteration} (${s.framesUsed})`);
+
+function setup(options: { failAt?: number } = {}) {
+  const scheduler = testScheduler();
+  const engines: FakeEngine[] = [];
+  const hooks: ReconstructHooks = {
+    scheduler,
+    iterationGapMs: 1,
+    createEngine: (_options, engineSetup, threads) => {
+      const engine = new FakeEngine(engineSetup, threads.threads, options.failAt);
+      engines.push(engine);
+      return engine;
+    },
+  };
+  const log = new AckLog(scheduler);
+  const meta = scanMeta("a");
+  const events = {
+    s: { kind: "start", meta } as Event,
+    a: { kind: "item", item: log.wrap("a", chunkOf(meta, 0, 3)) } as Event,
+    b: { kind: "item", item: log.wrap("b", chunkOf(meta, 1, 2)) } as Event,
+    e: { kind: "end", meta, reason: "stop" } as Event,
+  };
+  return { scheduler, engines, hooks, log, events, meta };
+}
+
+describe("reconstruct (stream)", () => {
+  it("iterates from the first chunk, snapshots every k iterations, ends with a final snapshot and completes", () => {
+    const { scheduler, engines, hooks, log, events } = setup();
+    scheduler.run(({ cold, expectObservable }) => {
+      const source = cold<Event>("sa--b-e|", events);
+      const options = { engine: { algorithm: "dm" as const }, iterations: 6, iterationsAfterEnd: 1, snapshotEveryIterations: 2, cores: 2 };
+      // Iterations at 1, 2, ...: the 2nd (t 2) and 4th (t 4) snapshot; at t 6 the end arrives with 5 done, the 6th
+      // runs (reaching iterations 6 and one after the end), and the final snapshot goes out at the next step.
+      expectObservable(source.pipe(reconstruct(options, hooks), show)).toBe("--x-y--(z|)", { x: "it 2 (3)", y: "it 4 (5)", z: "final 6 (5)" });
+    });
+    expect(log.acks).toEqual(["a@1", "b@4"]);
+    expect(engines).toHaveLength(1);
+    // Object from the scan extent: two positions 1e-7 m apart in y and x, plus the default 8-pixel margin.
+    const [rows, cols] = engines[0].setup.objectShape;
+    expect(rows).toBe(cols);
+    expect(rows).toBeGreaterThanOrEqual(FRAME + 16);
+    // cores - 1 threads while live, all after the end; the engine is let go after the final snapshot.
+    expect(engines[0].threads).toEqual([1, 2]);
+    expect(engines[0].disposed).toBe(1);
+  });
+
+  it("snapshots every t seconds as well", () => {
+    const { scheduler, hooks, events } = setup();
+    scheduler.run(({ cold, expectObservable }) => {
+      const source = cold<Event>("sa------e|", events);
+      const options = { engine: { algorithm: "raar" as const }, iterations: 1, iterationsAfterEnd: 1, snapshotEveryIterations: 100, snapshotEverySeconds: 0.003, cores: 2 };
+      // The scan starts at t 0; iterations at 1, 2, 3...: 3 ms have passed at t 3 and again at t 6; the end (t 8)
+      // finds 7 done, the 8th runs, the final follows at t 9.
+      expectObservable(source.pipe(reconstruct(options, hooks), show)).toBe("---x--y--(z|)", { x: "it 3 (3)", y: "it 6 (3)", z: "final 8 (3)" });
+    });
+  });
+
+  it("in service mode runs scan after scan, each with its own engine and final snapshot", () => {
+    const { scheduler, engines, hooks, events } = setup();
+    const second = scanMeta("b");
+    scheduler.run(({ cold, expectObservable }) => {
+      const more = { ...events, t: { kind: "start", meta: second } as Event, c: { kind: "item", item: new AckLog().wrap("c", chunkOf(second, 0, 4)) } as Event, f: { kind: "end", meta: second, reason: "stop" } as Event };
+      const source = cold<Event>("sae-tcf----|", more);
+      const options = { engine: { algorithm: "dm" as const }, iterations: 3, iterationsAfterEnd: 1, snapshotEveryIterations: 100, cores: 2 };
+      // Scan a: iterations at 1, 2 (the end at t 2 finds 1 done), 3; final at t 4. Scan b's events waited
+      // behind; its chunk arrives at t 5: iterations at 5 (end arrives at 6), 6, 7; final at t 8; the source completes at 11.
+      const showScan = map((s: Snapshot) => `${s.scanId} ${s.final ? "final" : "it"} ${s.iteration} (${s.framesUsed})`);
+      expectObservable(source.pipe(reconstruct(options, hooks), showScan)).toBe("----x---y--|", { x: "a final 3 (3)", y: "b final 3 (4)" });
+    });
+    expect(engines.map((e) => e.disposed)).toEqual([1, 1]);
+  });
+
+  it("a source completing mid-scan ends the scan with a final snapshot; a scan without frames emits nothing", () => {
+    const { scheduler, hooks, events } = setup();
+    scheduler.run(({ cold, expectObservable }) => {
+      const options = { engine: { algorithm: "dm" as const }, iterations: 2, iterationsAfterEnd: 0, cores: 1 };
+      expectObservable(cold<Event>("sa|", events).pipe(reconstruct(options, hooks), show)).toBe("---(z|)", { z: "final 2 (3)" });
+      expectObservable(cold<Event>("s-e|", events).pipe(reconstruct(options, hooks), show)).toBe("---|");
+    });
+  });
+
+  it("an engine error errors the output and lets the engine go", () => {
+    const { scheduler, engines, hooks, events } = setup({ failAt: 3 });
+    scheduler.run(({ cold, expectObservable }) => {
+      const options = { engine: { algorithm: "dm" as const }, snapshotEveryIterations: 1, cores: 2 };
+      expectObservable(cold<Event>("sa-----", events).pipe(reconstruct(options, hooks), show)).toBe("-xy#", { x: "it 1 (3)", y: "it 2 (3)" }, new Error("engine broke"));
+    });
+    expect(engines[0].disposed).toBe(1);
+  });
+
+  it("a source error propagates; a chunk before start is an error; darks are acknowledged and dropped", () => {
+    const { scheduler, hooks, events, log } = setup();
+    scheduler.run(({ cold, expectObservable }) => {
+      const options = { engine: { algorithm: "dm" as const }, cores: 2 };
+      expectObservable(cold<Event>("s-#", events).pipe(reconstruct(options, hooks))).toBe("--#");
+      expectObservable(cold<Event>("a", events).pipe(reconstruct(options, hooks))).toBe("#", undefined, new Error("reconstruct: a chunk before start"));
+      const dark = { kind: "dark", dark: log.wrap("dark", {}) } as Event;
+      expectObservable(cold<Event>("sd|", { ...events, d: dark }).pipe(reconstruct(options, hooks))).toBe("--|");
+    });
+    expect(log.acks).toEqual(["a@0", "dark@1"]);
+  });
+
+  it("unsubscribing lets the engine go and acks what was still queued", () => {
+    const { scheduler, engines, hooks, events } = setup();
+    scheduler.run(({ cold, expectObservable }) => {
+      const options = { engine: { algorithm: "dm" as const }, snapshotEveryIterations: 1, cores: 2 };
+      expectObservable(cold<Event>("sa----", events).pipe(reconstruct(options, hooks), take(2), show)).toBe("-x(y|)", { x: "it 1 (3)", y: "it 2 (3)" });
+    });
+    expect(engines[0].disposed).toBe(1);
+  });
+
+  it("rejects invalid options at the edge", () => {
+    expect(() => reconstruct({ engine: { algorithm: "dm" }, iterations: 0 } as never)).toThrow(/iterations/);
+  });
+});
