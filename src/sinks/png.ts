@@ -7,7 +7,7 @@
  */
 import { promises as fs } from "node:fs";
 import { PNG } from "pngjs";
-import { Snapshot } from "../model/scan";
+import { ComplexImage, Snapshot } from "../model/scan";
 import { amplitudeOf } from "../numerics/complex";
 
 export interface RgbaImage {
@@ -17,7 +17,7 @@ export interface RgbaImage {
   data: Uint8Array;
 }
 
-type Rgb = [number, number, number];
+export type Rgb = [number, number, number];
 
 const VIRIDIS: Rgb[] = [
   [68, 1, 84],
@@ -107,20 +107,20 @@ class Canvas implements RgbaImage {
   }
 }
 
-function formatValue(value: number): string {
+export function formatValue(value: number): string {
   if (value === 0) return "0";
   const magnitude = Math.abs(value);
   return magnitude >= 0.01 && magnitude < 1000 ? value.toPrecision(3) : value.toExponential(1).replace("e+", "e");
 }
 
-function percentile(values: Float32Array, q: number): number {
+export function percentile(values: Float32Array, q: number): number {
   const sorted = Float32Array.from(values).sort();
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
 /** Phase of each pixel relative to the mean complex value of the pixels brighter than the median amplitude. */
-function referredPhase(snapshot: Snapshot, amplitude: Float32Array): Float32Array {
-  const d = snapshot.object.data;
+export function referredPhase(object: ComplexImage, amplitude: Float32Array): Float32Array {
+  const d = object.data;
   const median = percentile(amplitude, 0.5);
   let re = 0;
   let im = 0;
@@ -135,6 +135,9 @@ function referredPhase(snapshot: Snapshot, amplitude: Float32Array): Float32Arra
     return phase - 2 * Math.PI * Math.floor((phase + Math.PI) / (2 * Math.PI));
   });
 }
+
+/** Height of a panel: the image, its colour bar and the labels under it. */
+const panelHeight = (rows: number): number => rows + GAP_PX / 2 + BAR_PX + 2 + GLYPH_H * LABEL_SCALE + 2;
 
 /** Draws one panel (image and colour bar with its range) with its top-left at x0. */
 function drawPanel(canvas: Canvas, x0: number, rows: number, cols: number, values: Float32Array, low: number, high: number, colour: (t: number) => Rgb, labels: [string, string]): void {
@@ -156,16 +159,22 @@ function drawPanel(canvas: Canvas, x0: number, rows: number, cols: number, value
 export function reconstructionImage(snapshot: Snapshot): RgbaImage {
   const { rows, cols } = snapshot.object;
   const amplitude = amplitudeOf(snapshot.object);
-  const phase = referredPhase(snapshot, amplitude);
+  const phase = referredPhase(snapshot.object, amplitude);
   const inset = Math.min(Math.floor(snapshot.probe.rows / 2), Math.floor(rows / 4), Math.floor(cols / 4));
   const inner = new Float32Array((rows - 2 * inset) * (cols - 2 * inset));
   for (let r = inset, i = 0; r < rows - inset; r++) for (let c = inset; c < cols - inset; c++) inner[i++] = amplitude[r * cols + c];
   const low = percentile(inner, 0.02);
   const high = percentile(inner, 0.98);
-  const height = rows + GAP_PX / 2 + BAR_PX + 2 + GLYPH_H * LABEL_SCALE + 2;
-  const canvas = new Canvas(2 * cols + GAP_PX, height);
+  const canvas = new Canvas(2 * cols + GAP_PX, panelHeight(rows));
   drawPanel(canvas, 0, rows, cols, amplitude, low, high, viridis, [formatValue(low), formatValue(high)]);
   drawPanel(canvas, cols + GAP_PX, rows, cols, phase, -Math.PI, Math.PI, (t) => cyclic(t), ["-p", "p"]);
+  return canvas;
+}
+
+/** One image with its colour bar and range labels under it (as a panel of the reconstruction picture). */
+export function panelImage(rows: number, cols: number, values: Float32Array, low: number, high: number, colour: (t: number) => Rgb, labels: [string, string]): RgbaImage {
+  const canvas = new Canvas(cols, panelHeight(rows));
+  drawPanel(canvas, 0, rows, cols, values, low, high, colour, labels);
   return canvas;
 }
 
