@@ -86,6 +86,8 @@ export interface ReconstructHooks {
   iterationGapMs?: number;
   /** Ground truth on the operator's object grid (same margin), for `errorToTruth`; `probe` fixes the region compared. */
   truth?: { object: ComplexImage; probe?: ComplexImage };
+  /** Compare with the truth on the final snapshot only (it costs a few hundred ms of the main thread each time). */
+  truthOnFinalOnly?: boolean;
 }
 
 interface ScanState {
@@ -149,7 +151,7 @@ export function reconstruct(optionsInput: ReconstructOptionsInput, hooks: Recons
         const state = scan as ScanState;
         const engine = state.engine as StreamEngine;
         const snapshot = { ...engine.snapshot(final), scanId: state.meta.scanId };
-        if (hooks.truth) snapshot.errorToTruth = truthError(state, snapshot);
+        if (hooks.truth && (final || !hooks.truthOnFinalOnly)) snapshot.errorToTruth = truthError(state, snapshot);
         state.lastSnapshotIteration = engine.iteration;
         state.lastSnapshotMs = scheduler.now();
         subscriber.next(snapshot);

@@ -8,6 +8,7 @@
  * what the publisher sends meanwhile is lost at the high-water mark and counted as gaps by frame index.
  * Python writes bare NaN in its JSON, so every JSON part is parsed leniently; non-finite pixels get weight 0.
  */
+import { withDefaults } from "../runtime/defaults";
 import { Observable } from "rxjs";
 import * as zmq from "zeromq";
 import {
@@ -84,7 +85,7 @@ interface OpenScan {
 
 export function cosmicstreamsSource(options: CosmicstreamsSourceOptions): Observable<ScanEvent<Frame>> {
   return new Observable<ScanEvent<Frame>>((subscriber) => {
-    const o = { ...COSMICSTREAMS_SOURCE_DEFAULTS, ...options };
+    const o = withDefaults(COSMICSTREAMS_SOURCE_DEFAULTS, options);
     const where = o.where ?? "cosmicstreams";
     const report = o.onFault ?? faultsToStderr;
     const gate = o.credits instanceof CreditGate ? o.credits : new CreditGate(o.credits);

@@ -12,6 +12,7 @@
  *   `source-idle` fault and an `abort` whose reason is `"idle"` (grab turns it into an `end` with reason `idle`).
  * - Every bad message is a counted fault and the scan goes on. Unsubscribing closes both sockets.
  */
+import { withDefaults } from "../runtime/defaults";
 import { Observable } from "rxjs";
 import * as zmq from "zeromq";
 import { Envelope } from "../model/envelope";
@@ -66,7 +67,7 @@ interface ScanProgress {
 
 export function frameserverSource(options: FrameserverSourceOptions): Observable<SourceMessage> {
   return new Observable<SourceMessage>((subscriber) => {
-    const o = { ...FRAMESERVER_SOURCE_DEFAULTS, ...options };
+    const o = withDefaults(FRAMESERVER_SOURCE_DEFAULTS, options);
     const where = o.where ?? "frameserver";
     const report = o.onFault ?? faultsToStderr;
     const gate = o.credits instanceof CreditGate ? o.credits : new CreditGate(o.credits);

@@ -11,6 +11,7 @@
  * `maxBufferedBytes`: then it is passed over (counted) and catches up with the newest pictures once it drains.
  * So a stalled browser costs a bounded buffer, and the pipeline's feed calls never wait for anything.
  */
+import { withDefaults } from "../runtime/defaults";
 import { promises as fs } from "node:fs";
 import * as http from "node:http";
 import * as path from "node:path";
@@ -98,7 +99,7 @@ function stateJson(state: ViewerState, stats: ViewerStats): string {
 }
 
 export async function startViewerServer(state: ViewerState, stats: ViewerStats, options: ViewerServerOptions): Promise<ViewerServer> {
-  const o = { ...VIEWER_DEFAULTS, ...options };
+  const o = withDefaults(VIEWER_DEFAULTS, options);
   const clients = new Set<Client>();
   const encoded = new Map<Slot, { version: number; messages: ViewerMessage[] }>();
   const colourMaps = colourMapsJson();

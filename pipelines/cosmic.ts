@@ -1,0 +1,293 @@
+/**
+ * The main job: grab -> preprocess -> chunk -> {CXI + .ptyd, publish, reconstruct} -> reconstruction files and picture.
+ *
+ *   npx ts-node pipelines/cosmic.ts                         # the embedded default: a simulated scan on loopback
+ *   npx ts-node pipelines/cosmic.ts --frameserver tcp://host:37010 --scan-control tcp://host:37011
+ *   npx ts-node pipelines/cosmic.ts --cosmicstreams tcp://host:37013 --engine dm
+ *
+ * With no arguments it starts the built-in simulator as a frameserver and scan control on loopback (a separate
+ * process), runs a whole scan and leaves in ./out/ the CXI file, the .ptyd file and a PNG of the reconstruction.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { Observable, OperatorFunction, tap } from "rxjs";
+import { parseLenientJson } from "../src/model/json";
+import { Snapshot } from "../src/model/scan";
+import { FrameEvent } from "../src/preprocess/types";
+import { SourceMessage } from "../src/model/source";
+import { grab } from "../src/operators/grab";
+import { chunk } from "../src/operators/chunk";
+import { preprocessWithEngine } from "../src/operators/preprocess-engine";
+import { reconstruct } from "../src/operators/reconstruct";
+import { untilInterrupted } from "../src/operators/until-interrupted";
+import { frameserverSource } from "../src/sources/frameserver-source";
+import { cosmicstreamsSource } from "../src/sources/cosmicstreams-source";
+import { RAW_FRAMES_PORT } from "../src/sources/ports";
+import { storageSink } from "../src/sinks/storage-config";
+import { publishCosmicstreams } from "../src/sinks/publish";
+import { publishReconstructions } from "../src/sinks/publish-rec";
+import { snapshotFiles } from "../src/sinks/snapshot-files";
+import { simulateScan } from "../src/sim/scan";
+import { ChunkEvent, definePipeline } from "../src/pipeline/define";
+import { runPipeline } from "../src/pipeline/run";
+import { startSimulatedFrameserver } from "../src/pipeline/simulated-frameserver";
+import { pointsOf, measuredStage, observeChunks, observePoints, observeSource } from "../src/pipeline/observe";
+import { measured } from "../src/operators/measured";
+import { startViewer } from "../src/viewer/feed";
+import { CosmicConfig, MAX_POINTS_AWAITING_POSITION, defaultCredits } from "../src/pipeline/cosmic-config";
+
+type Incoming = SourceMessage | FrameEvent;
+
+const addressesOf = (config: CosmicConfig) => {
+  const source = config.source;
+  if (source.kind === "simulator") {
+    const at = (offset: number) => `tcp://127.0.0.1:${source.basePort + offset}`;
+    return { frames: at(0), control: at(1) };
+  }
+  return source.kind === "frameserver" ? { frames: source.frames, control: source.control } : undefined;
+};
+
+export const cosmic = definePipeline<CosmicConfig, Incoming>({
+  name: "cosmic",
+  description: "COSMIC's ptychography pipeline: grab, FCCD preprocessing, CXI/.ptyd storage, publishing, streaming reconstruction",
+  config: CosmicConfig,
+
+  async setup(config, context) {
+    fs.mkdirSync(config.out, { recursive: true });
+    const stops: Array<() => Promise<void>> = [];
+    if (config.viewer !== undefined) {
+      const viewer = await startViewer({ port: config.viewer.port, host: config.viewer.host });
+      viewer.healthFrom(() => ({ stages: context.metrics.figures(), counts: context.counts() }));
+      context.viewer = viewer;
+      context.log(`viewer: ${viewer.url}`);
+      stops.push(() => viewer.close());
+    }
+    const source = config.source;
+    if (source.kind === "simulator") {
+      const server = startSimulatedFrameserver({ ...source, scanId: `sim-${source.seed}`, log: (line) => context.log(line) });
+      context.log(`simulated frameserver: ${source.points} points at ${server.frames} (scan control ${server.control}, monitor ${server.monitor})`);
+      stops.push(() => server.stop());
+    }
+    return async () => {
+      for (const stop of stops.reverse()) await stop();
+    };
+  },
+
+  source(config, context): Observable<Incoming> {
+    const scans = config.source.kind === "simulator" ? 1 : (config.scans ?? 1);
+    if (config.source.kind === "cosmicstreams") {
+      // A cosmicstreams source carries processed frames and never darks.
+      return cosmicstreamsSource({ address: config.source.address, credits: config.credits, scans, onFault: context.onFault }) as Observable<FrameEvent>;
+    }
+    const { frames, control } = addressesOf(config)!;
+    const pattern = config.source.kind === "frameserver" && config.source.pattern ? { pattern: config.source.pattern } : {};
+    return frameserverSource({ frames, control, ...pattern, credits: config.credits, scans, onFault: context.onFault });
+  },
+
+  stages(config, context): OperatorFunction<Incoming, ChunkEvent> {
+    if (config.source.kind === "cosmicstreams") {
+      // cosmicstreams frames are already preprocessed, with their positions: they join the flow at chunk.
+      return (incoming) =>
+        (incoming as Observable<FrameEvent>).pipe(
+          tap((event) => event.kind === "item" && context.frameReceived()),
+          observePoints(context),
+          untilInterrupted(context.stop$),
+          measuredStage("chunk", context, chunk(config.preprocess.chunk)),
+          observeChunks(context),
+        );
+    }
+    return (incoming) =>
+      (incoming as Observable<SourceMessage>).pipe(
+        observeSource(context),
+        measuredStage("grab", context, grab({ onFault: context.onFault, maxAwaitingPosition: MAX_POINTS_AWAITING_POSITION }), "raw frames"),
+        observePoints(context),
+        untilInterrupted(context.stop$),
+        measuredStage(`preprocess:${config.preprocess.engine ?? "fused"}`, context, preprocessWithEngine(config.preprocess)),
+        observeChunks(context),
+      );
+  },
+
+  sinks(config, context) {
+    const store = config.store;
+    const stored =
+      store.policy === "off"
+        ? []
+        : store.formats.map((format) =>
+            storageSink<unknown>(
+              { format, path: path.join(config.out, `{scanId}.${format}`), policy: store.policy as "block" | "bypass", compression: store.compression, queueBytes: store.queueBytes, reserveBytes: store.reserveBytes },
+              { info: { preprocess: config.preprocess }, onFault: context.onFault, onSummary: context.onSinkSummary },
+            ),
+          );
+    const published = config.publish === undefined ? [] : [publishCosmicstreams<unknown>({ address: config.publish, onFault: context.onFault })];
+    return [...stored, ...published];
+  },
+
+  reconstruct(config, context) {
+    const r = config.reconstruct;
+    if (r.engine === "none") return undefined;
+    const truth = simulatedTruth(config);
+    const options = { engine: { algorithm: r.engine }, iterations: r.iterations, snapshotEveryIterations: r.snapshotEveryIterations, iterationsAfterEnd: r.iterationsAfterEnd };
+    return measured("reconstruct", context.metrics, reconstruct(options, truth ? { truth, truthOnFinalOnly: true } : {}), pointsOf, () => 0);
+  },
+
+  outputs(config, context) {
+    const cxiPath = config.store.policy !== "off" && config.store.formats.includes("cxi") ? (scanId: string) => context.whenFileClosed("store:cxi", scanId) : undefined;
+    const outputs = [snapshotFiles({ directory: config.out, cxiFileOf: cxiPath, onFile: (file: string) => context.files.add(file), log: (line: string) => context.log(line) })];
+    if (config.publishRec !== undefined) outputs.push(publishReconstructions({ address: config.publishRec, identifier: (s: Snapshot) => s.scanId }));
+    if (context.viewer !== undefined) outputs.push(tap((snapshot: Snapshot) => context.viewer?.snapshot(snapshot)));
+    return outputs;
+  },
+});
+
+/** The truth object and probe of the embedded simulated scan, for the error against the truth. */
+function simulatedTruth(config: CosmicConfig) {
+  const source = config.source;
+  if (source.kind !== "simulator") return undefined;
+  const sim = simulateScan({ numPoints: source.points, seed: source.seed, frameSize: source.frameSize, darksPerExposure: source.darks });
+  return { object: sim.truth.object, probe: sim.truth.probe };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Command line: flags override the --config file, which overrides the defaults; the result is decoded whole.
+
+const integer = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected a whole number, got ${value}`);
+  return n;
+};
+const number = (value: string) => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive number, got ${value}`);
+  return n;
+};
+
+export function commandLine(): Command {
+  return new Command()
+    .name("cosmic")
+    .description(cosmic.description)
+    .option("--frameserver <address>", "raw frameserver frame socket of a real source (with --scan-control)")
+    .option("--scan-control <address>", "scan-control socket of a real source")
+    .addOption(new Option("--pattern <pattern>", "how to read the frameserver: pull (lossless) or sub (lossy, gaps counted)").choices(["pull", "sub"]))
+    .option("--cosmicstreams <address>", "a cosmicstreams publisher (preprocessed frames with positions)")
+    .option("--scans <n>", "a real source: end after this many scans", integer)
+    .option("--config <file>", "JSON configuration (see README); command-line flags override it")
+    .addOption(new Option("--profile <name>", "preprocessing profile").choices(["cosmic-fccd"]))
+    .option("--out <dir>", "output directory", "out")
+    .option("--points <n>", "simulated scan: points", integer)
+    .option("--seed <n>", "simulated scan: seed", integer)
+    .option("--rate <fps>", "simulated scan: frames per second (default: as fast as the pipeline reads)", number)
+    .option("--sim-port <port>", "simulated scan: first of three loopback ports", integer)
+    .addOption(new Option("--engine <engine>", "reconstruction engine").choices(["dm", "raar", "epie", "none"]))
+    .option("--iterations <n>", "reconstruction iterations", integer)
+    .addOption(new Option("--store <policy>", "storage: block (lossless), bypass (skips when behind), off").choices(["block", "bypass", "off"]))
+    .option("--credits <n>", "frames the source may have unacknowledged", integer)
+    .option("--publish <address>", "publish processed frames in the cosmicstreams protocol (PUB bind address)")
+    .option("--publish-rec <address>", "publish reconstructions as cosmicstreams rec messages (PUB bind address)")
+    .option("--viewer <port>", "serve the live viewer on 127.0.0.1:<port>", integer)
+    .option("--json", "end with one JSON line summarising the run")
+    .option("--no-progress", "no progress display");
+}
+
+/** The configuration the command line describes (not yet validated: `runPipeline` decodes it). */
+export function configFromCommandLine(options: Record<string, unknown>, file: Record<string, unknown> = {}): Record<string, unknown> {
+  const fileSource = (file.source ?? {}) as Record<string, unknown>;
+  const source =
+    options.cosmicstreams !== undefined
+      ? { kind: "cosmicstreams", address: options.cosmicstreams }
+      : options.frameserver !== undefined || options.scanControl !== undefined
+        ? { kind: "frameserver", frames: options.frameserver, control: options.scanControl, ...(options.pattern ? { pattern: options.pattern } : {}) }
+        : fileSource.kind !== undefined && fileSource.kind !== "simulator"
+          ? fileSource
+          : {
+              kind: "simulator",
+              points: 400,
+              seed: 1,
+              frameSize: 128,
+              darks: 10,
+              basePort: RAW_FRAMES_PORT,
+              ...fileSource,
+              ...(options.points !== undefined ? { points: options.points } : {}),
+              ...(options.seed !== undefined ? { seed: options.seed } : {}),
+              ...(options.rate !== undefined ? { rateHz: options.rate } : {}),
+              ...(options.simPort !== undefined ? { basePort: options.simPort } : {}),
+            };
+  const simulated = source.kind === "simulator";
+  const frameSize = simulated ? Number((source as { frameSize?: number }).frameSize ?? 128) : undefined;
+  const filePreprocess = (file.preprocess ?? {}) as Record<string, unknown>;
+  // The simulator bins its detector by 2: a 2N crop binned by 2 gives N x N frames.
+  const preprocessDefaults = simulated ? { crop: { size: 2 * frameSize! }, bin: { factor: 2 } } : {};
+  const preprocess = { ...preprocessDefaults, ...filePreprocess, ...(options.profile ? { profile: options.profile } : {}) };
+  const fileStore = (file.store ?? {}) as Record<string, unknown>;
+  const fileReconstruct = (file.reconstruct ?? {}) as Record<string, unknown>;
+  const config: Record<string, unknown> = {
+    maxExposures: 2,
+    ...file,
+    source,
+    out: options.out ?? file.out ?? "out",
+    preprocess,
+    store: { policy: "block", formats: ["cxi", "ptyd"], ...fileStore, ...(options.store ? { policy: options.store } : {}) },
+    reconstruct: {
+      engine: "dm",
+      iterations: 100,
+      ...fileReconstruct,
+      ...(options.engine ? { engine: options.engine } : {}),
+      ...(options.iterations !== undefined ? { iterations: options.iterations } : {}),
+    },
+    ...(options.publish !== undefined ? { publish: options.publish } : {}),
+    ...(options.publishRec !== undefined ? { publishRec: options.publishRec } : {}),
+    ...(options.viewer !== undefined ? { viewer: { port: options.viewer } } : {}),
+    ...(options.scans !== undefined ? { scans: options.scans } : {}),
+  };
+  const credits = options.credits ?? file.credits;
+  config.credits = credits ?? safeDefaultCredits(config);
+  return config;
+}
+
+function safeDefaultCredits(config: Record<string, unknown>): number {
+  try {
+    return defaultCredits(config as unknown as CosmicConfig);
+  } catch {
+    return 256; // the configuration is invalid anyway; decoding will say why
+  }
+}
+
+function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (error) {
+    throw new Error(`cannot read configuration file ${file}: ${(error as Error).message}`);
+  }
+  try {
+    const parsed = parseLenientJson(text);
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new Error("expected a JSON object");
+    return parsed as Record<string, unknown>;
+  } catch (error) {
+    throw new Error(`configuration file ${file} is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+async function main(): Promise<number> {
+  const options = commandLine().parse(process.argv).opts();
+  let file: Record<string, unknown> = {};
+  try {
+    if (options.config) file = readConfigFile(options.config as string);
+  } catch (error) {
+    process.stderr.write(`cosmic: ${(error as Error).message}\n`);
+    return 2;
+  }
+  const config = configFromCommandLine(options, file);
+  const result = await runPipeline(cosmic, config, { json: Boolean(options.json), progress: options.progress !== false });
+  return result.exitCode;
+}
+
+if (require.main === module) {
+  main().then(
+    (code) => process.exit(code),
+    (error) => {
+      process.stderr.write(`cosmic: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}
