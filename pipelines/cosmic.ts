@@ -4,6 +4,8 @@
  *   npx ts-node pipelines/cosmic.ts                         # the embedded default: a simulated scan on loopback
  *   npx ts-node pipelines/cosmic.ts --frameserver tcp://host:37010 --scan-control tcp://host:37011
  *   npx ts-node pipelines/cosmic.ts --cosmicstreams tcp://host:37013 --engine dm
+ *   npx ts-node pipelines/cosmic.ts --workers 2                           # preprocessing in 2 worker processes
+ *   npx ts-node pipelines/cosmic.ts --frameserver tcp://host:37010 --scan-control tcp://host:37011 --serve
  *
  * With no arguments it starts the built-in simulator as a frameserver and scan control on loopback (a separate
  * process), runs a whole scan and leaves in ./out/ the CXI file, the .ptyd file and a PNG of the reconstruction.
@@ -35,9 +37,15 @@ import { startSimulatedFrameserver } from "../src/pipeline/simulated-frameserver
 import { pointsOf, measuredStage, observeChunks, observePoints, observeSource } from "../src/pipeline/observe";
 import { measured } from "../src/operators/measured";
 import { startViewer } from "../src/viewer/feed";
-import { CosmicConfig, MAX_POINTS_AWAITING_POSITION, defaultCredits } from "../src/pipeline/cosmic-config";
+import { CosmicConfig, MAX_POINTS_AWAITING_POSITION, defaultCredits, remotePoolOptions } from "../src/pipeline/cosmic-config";
+import { PipelineContext } from "../src/pipeline/context";
+import { RemoteKernelPool, hostAddress } from "../src/distributed/coordinator";
+import { preprocessRemote } from "../src/distributed/preprocess-remote";
 
 type Incoming = SourceMessage | FrameEvent;
+
+/** The worker-process pool of a run with `distributed` (started in setup, for every scan of the run). */
+const remotePools = new WeakMap<PipelineContext, RemoteKernelPool>();
 
 const addressesOf = (config: CosmicConfig) => {
   const source = config.source;
@@ -69,13 +77,23 @@ export const cosmic = definePipeline<CosmicConfig, Incoming>({
       context.log(`simulated frameserver: ${source.points} points at ${server.frames} (scan control ${server.control}, monitor ${server.monitor})`);
       stops.push(() => server.stop());
     }
+    if (config.distributed !== undefined) {
+      const d = config.distributed;
+      const pool = await RemoteKernelPool.start({ ...remotePoolOptions(d), onFault: context.onFault, log: (line) => context.log(line) });
+      stops.push(() => pool.terminate());
+      remotePools.set(context, pool);
+      context.log(`preprocessing workers: ${d.workers} started here; others join with: npx ts-node pipelines/worker.ts --connect ${hostAddress(pool.address)}`);
+      // The workers this run started come up before the first point (ts-node takes a second or two).
+      if (d.workers > 0) await pool.whenWorkers(d.workers);
+    }
     return async () => {
       for (const stop of stops.reverse()) await stop();
     };
   },
 
   source(config, context): Observable<Incoming> {
-    const scans = config.source.kind === "simulator" ? 1 : (config.scans ?? 1);
+    // Service mode serves scan after scan until interrupted (the source never completes by itself).
+    const scans = config.serve ? undefined : config.source.kind === "simulator" ? 1 : (config.scans ?? 1);
     if (config.source.kind === "cosmicstreams") {
       // A cosmicstreams source carries processed frames and never darks.
       return cosmicstreamsSource({ address: config.source.address, credits: config.credits, scans, onFault: context.onFault }) as Observable<FrameEvent>;
@@ -103,7 +121,9 @@ export const cosmic = definePipeline<CosmicConfig, Incoming>({
         measuredStage("grab", context, grab({ onFault: context.onFault, maxAwaitingPosition: MAX_POINTS_AWAITING_POSITION }), "raw frames"),
         observePoints(context),
         untilInterrupted(context.stop$),
-        measuredStage(`preprocess:${config.preprocess.engine ?? "fused"}`, context, preprocessWithEngine(config.preprocess)),
+        config.distributed !== undefined
+          ? measuredStage("preprocess:remote", context, preprocessRemote(config.preprocess, { pool: remotePools.get(context)! }))
+          : measuredStage(`preprocess:${config.preprocess.engine ?? "fused"}`, context, preprocessWithEngine(config.preprocess)),
         observeChunks(context),
       );
   },
@@ -184,6 +204,10 @@ export function commandLine(): Command {
     .option("--credits <n>", "frames the source may have unacknowledged", integer)
     .option("--publish <address>", "publish processed frames in the cosmicstreams protocol (PUB bind address)")
     .option("--publish-rec <address>", "publish reconstructions as cosmicstreams rec messages (PUB bind address)")
+    .option("--workers <n>", "preprocess in n worker processes on this host (0: only workers started by hand)", integer)
+    .option("--worker-address <address>", "bind address for worker processes on other hosts, e.g. tcp://0.0.0.0:37020")
+    .option("--expect-workers <n>", "workers the in-flight bound is sized for (default --workers)", integer)
+    .option("--serve", "service mode: scan after scan until SIGINT, one set of outputs per scan")
     .option("--viewer <port>", "serve the live viewer on 127.0.0.1:<port>", integer)
     .option("--json", "end with one JSON line summarising the run")
     .option("--no-progress", "no progress display");
@@ -224,7 +248,7 @@ export function configFromCommandLine(options: Record<string, unknown>, file: Re
     maxExposures: 2,
     ...file,
     source,
-    out: options.out ?? file.out ?? "out",
+    out: path.resolve(String(options.out ?? file.out ?? "out")),
     preprocess,
     store: { policy: "block", formats: ["cxi", "ptyd"], ...fileStore, ...(options.store ? { policy: options.store } : {}) },
     reconstruct: {
@@ -238,10 +262,25 @@ export function configFromCommandLine(options: Record<string, unknown>, file: Re
     ...(options.publishRec !== undefined ? { publishRec: options.publishRec } : {}),
     ...(options.viewer !== undefined ? { viewer: { port: options.viewer } } : {}),
     ...(options.scans !== undefined ? { scans: options.scans } : {}),
+    ...(options.serve ? { serve: true } : {}),
+    ...distributedFromCommandLine(options, file),
   };
   const credits = options.credits ?? file.credits;
   config.credits = credits ?? safeDefaultCredits(config);
   return config;
+}
+
+function distributedFromCommandLine(options: Record<string, unknown>, file: Record<string, unknown>): Record<string, unknown> {
+  const fromFile = (file.distributed ?? {}) as Record<string, unknown>;
+  if (options.workers === undefined && options.workerAddress === undefined && file.distributed === undefined) return {};
+  const distributed = {
+    workers: 0,
+    ...fromFile,
+    ...(options.workers !== undefined ? { workers: options.workers } : {}),
+    ...(options.workerAddress !== undefined ? { address: options.workerAddress } : {}),
+    ...(options.expectWorkers !== undefined ? { expectWorkers: options.expectWorkers } : {}),
+  };
+  return { distributed };
 }
 
 function safeDefaultCredits(config: Record<string, unknown>): number {

@@ -14,7 +14,7 @@ export interface StageFigures {
   busySeconds: number;
   /** Seconds since the first item came in. */
   elapsedSeconds: number;
-  /** Items out per second since the first item came in. */
+  /** Items out per second from the first item in to the last item out (the stage's active window). */
   rateOut: number;
   /** Fraction of the elapsed time the stage was busy. */
   busyFraction: number;
@@ -30,6 +30,7 @@ export class StageMetrics {
   private runningSince: number | undefined;
   private depth = 0;
   private firstIn: number | undefined;
+  private lastOut: number | undefined;
 
   constructor(
     readonly stage: string,
@@ -48,6 +49,7 @@ export class StageMetrics {
   /** The stage emits `count` items (a chunk of frames counts as its frames when the caller says so). */
   emitted(count = 1): void {
     this.itemsOut += count;
+    this.lastOut = this.clock();
   }
 
   /** Items the stage let go without emitting them one for one (folded into a chunk, merged into a point, dropped). */
@@ -79,7 +81,7 @@ export class StageMetrics {
       maxQueueDepth: this.maxQueueDepth,
       busySeconds,
       elapsedSeconds: elapsed,
-      rateOut: elapsed > 0 ? this.itemsOut / elapsed : 0,
+      rateOut: this.firstIn !== undefined && this.lastOut !== undefined && this.lastOut > this.firstIn ? this.itemsOut / (this.lastOut - this.firstIn) : 0,
       busyFraction: elapsed > 0 ? Math.min(1, busySeconds / elapsed) : 0,
     };
   }

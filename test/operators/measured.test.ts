@@ -39,6 +39,11 @@ describe("measured", () => {
     of(1, 2).pipe(measured("cheap", metrics, work(1)), measured("costly", metrics, work(10))).subscribe();
     expect(metrics.stage("cheap").figures().busySeconds).toBe(2);
     expect(metrics.stage("costly").figures().busySeconds).toBe(20);
+    // The rate counts the stage's active window (first in to last out), not the idle time after the scan.
+    const firstInAt = 0;
+    const lastOutAt = 12; // cheap emits its second item after 1 + 10 + 1 seconds
+    now = 1000;
+    expect(metrics.stage("cheap").figures().rateOut).toBeCloseTo(2 / (lastOutAt - firstInAt), 9);
   });
 
   it("does not charge a stage for time between inputs when it emits later on its own", () => {
