@@ -12,7 +12,7 @@ import { RawFrameHeader } from "../model/frameserver";
 import { RawFrame } from "../model/scan";
 import { decodeArrayHeader, decodeArrayPart } from "./decode";
 import { decodeMonitorMessage } from "./frameserver-server";
-import { closeQuietly, faultsToStderr, readLoop } from "./zmq";
+import { faultsToStderr, readWhileSubscribed } from "./zmq";
 
 export interface MonitorSourceOptions {
   address: string;
@@ -27,7 +27,6 @@ export function monitorSource(options: MonitorSourceOptions): Observable<RawFram
     const socket = new zmq.Subscriber({ conflate: true, linger: 0 });
     socket.subscribe();
     socket.connect(options.address);
-    let stopped = false;
 
     const onMessage = ([message]: Buffer[]) => {
       let parsed: { header: unknown; bytes: Buffer };
@@ -49,15 +48,6 @@ export function monitorSource(options: MonitorSourceOptions): Observable<RawFram
       subscriber.next({ index: h.index, rows: shape[0], cols: shape[1], dtype: h.dtype, data: data.value });
     };
 
-    readLoop(socket as zmq.Readable & { closed: boolean }, { isStopped: () => stopped, onMessage }).catch((error) => {
-      if (stopped) return;
-      stopped = true;
-      closeQuietly(socket);
-      subscriber.error(error);
-    });
-    return () => {
-      stopped = true;
-      closeQuietly(socket);
-    };
+    return readWhileSubscribed(socket, subscriber, onMessage);
   });
 }

@@ -89,6 +89,28 @@ export async function readLoop(
   }
 }
 
+/**
+ * Reads `socket` into `onMessage` for as long as `subscriber` is subscribed: a read error closes the socket and errors
+ * the stream; the returned teardown closes the socket. For plain lossy readers (viewers) that need no credits.
+ */
+export function readWhileSubscribed(
+  socket: zmq.Readable & { closed: boolean; close(): void },
+  subscriber: { error(error: unknown): void },
+  onMessage: (parts: Buffer[]) => void,
+): () => void {
+  let stopped = false;
+  readLoop(socket, { isStopped: () => stopped, onMessage }).catch((error) => {
+    if (stopped) return;
+    stopped = true;
+    closeQuietly(socket);
+    subscriber.error(error);
+  });
+  return () => {
+    stopped = true;
+    closeQuietly(socket);
+  };
+}
+
 /** How long a `receive()` has been waiting with nothing arriving, for idle and drain timeouts. */
 export class WaitClock {
   private since: number | undefined;

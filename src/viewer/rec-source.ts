@@ -12,7 +12,7 @@ import { CosmicRecHeader } from "../model/cosmicstreams";
 import { Fault, fault } from "../model/fault";
 import { ComplexImage, Snapshot } from "../model/scan";
 import { decodeArrayHeader, decodeArrayPart, parseJsonPart } from "../sources/decode";
-import { closeQuietly, connectReader, faultsToStderr, readLoop } from "../sources/zmq";
+import { connectReader, faultsToStderr, readWhileSubscribed } from "../sources/zmq";
 
 export interface RecSourceOptions {
   address: string;
@@ -30,7 +30,6 @@ export function recSource(options: RecSourceOptions): Observable<Snapshot> {
     const where = options.where ?? "rec";
     const report = options.onFault ?? faultsToStderr;
     const socket = connectReader(options.address, { pattern: "sub", topics: ["rec", "probe"], receiveHighWaterMark: 4 });
-    let stopped = false;
     let probe = NO_PROBE;
     let last: Snapshot | undefined;
     let objects = 0;
@@ -65,15 +64,6 @@ export function recSource(options: RecSourceOptions): Observable<Snapshot> {
       subscriber.next(last);
     };
 
-    readLoop(socket as zmq.Readable & { closed: boolean }, { isStopped: () => stopped, onMessage }).catch((error) => {
-      if (stopped) return;
-      stopped = true;
-      closeQuietly(socket);
-      subscriber.error(error);
-    });
-    return () => {
-      stopped = true;
-      closeQuietly(socket);
-    };
+    return readWhileSubscribed(socket, subscriber, onMessage);
   });
 }
