@@ -15,7 +15,7 @@ export const COSMIC_REC_PORT = 37016;
 export const TOPICS = ["start", "frame", "stop", "abort", "rec"] as const;
 export type Topic = (typeof TOPICS)[number];
 
-const JOULES_PER_EV = 1.602176634e-19;
+export const JOULES_PER_EV = 1.602176634e-19;
 export const energyToWire = (energyEv: number): number => energyEv * JOULES_PER_EV;
 export const energyFromWire = (energyJ: number): number => energyJ / JOULES_PER_EV;
 /** PtyPy computes psize[m] = geometry.psize x 1e6. */

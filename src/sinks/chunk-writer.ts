@@ -29,4 +29,4 @@ export function scanPath(template: string, meta: Pick<ScanMeta, "scanId">): stri
 }
 
 /** Electronvolts to joules (CXI stores the source energy in J). */
-export const JOULES_PER_EV = 1.602176634e-19;
+export { JOULES_PER_EV } from "../model/cosmicstreams";
