@@ -34,7 +34,7 @@ import { simulateScan } from "../src/sim/scan";
 import { ChunkEvent, definePipeline } from "../src/pipeline/define";
 import { runPipeline } from "../src/pipeline/run";
 import { startSimulatedFrameserver } from "../src/pipeline/simulated-frameserver";
-import { pointsOf, measuredStage, observeChunks, observePoints, observeSource } from "../src/pipeline/observe";
+import { observeProcessedFrames, pointsOf, measuredStage, observeChunks, observePoints, observeSource } from "../src/pipeline/observe";
 import { measured } from "../src/operators/measured";
 import { startViewer } from "../src/viewer/feed";
 import { CosmicConfig, MAX_POINTS_AWAITING_POSITION, defaultCredits, remotePoolOptions } from "../src/pipeline/cosmic-config";
@@ -108,7 +108,7 @@ export const cosmic = definePipeline<CosmicConfig, Incoming>({
       // cosmicstreams frames are already preprocessed, with their positions: they join the flow at chunk.
       return (incoming) =>
         (incoming as Observable<FrameEvent>).pipe(
-          tap((event) => event.kind === "item" && context.frameReceived()),
+          observeProcessedFrames(context),
           observePoints(context),
           untilInterrupted(context.stop$),
           measuredStage("chunk", context, chunk(config.preprocess.chunk)),

@@ -27,6 +27,8 @@ export interface ScanMeta {
   centreYX?: [number, number];
   profile?: string;
   readNoiseAdu?: number;
+  /** Sample distance from the probe's focus (m, > 0 downstream), when the source knows it (StartMessage). */
+  probeDefocusM?: number;
 }
 
 export function scanMetaFromStart(start: StartMessage): ScanMeta {
@@ -46,6 +48,39 @@ export function scanMetaFromStart(start: StartMessage): ScanMeta {
     frameShape: start.detectorShape ?? [layout.halves * layout.rowsPerHalf, layout.channels * layout.dataColumns],
     profile: start.profile,
     readNoiseAdu: start.readNoiseAdu,
+    probeDefocusM: start.probeDefocusM,
+  };
+}
+
+/**
+ * The metadata of a scan whose frames come already processed (photons, square, with positions): a cosmicstreams
+ * stream or a recorded file. The detector fields describe data that needs no more correction: one exposure, no
+ * darks, one photon per unit, nothing saturates, a plain layout.
+ */
+export function processedScanMeta(scan: {
+  scanId: string;
+  energyEv: number;
+  distanceM: number;
+  pixelSizeM: number;
+  numPoints: number;
+  width: number;
+  positionsM?: PositionM[];
+  profile: string;
+}): ScanMeta {
+  return {
+    scanId: scan.scanId,
+    energyEv: scan.energyEv,
+    distanceM: scan.distanceM,
+    pixelSizeM: scan.pixelSizeM,
+    exposureTimesS: [1],
+    darksPerExposure: 0,
+    numPoints: scan.numPoints,
+    gainAduPerEv: 1,
+    saturationAdu: Number.POSITIVE_INFINITY,
+    layout: { halves: 1, rowsPerHalf: scan.width, channels: 1, dataColumns: scan.width, overscanColumns: 0, flip: "none" },
+    frameShape: [scan.width, scan.width],
+    profile: scan.profile,
+    ...(scan.positionsM ? { positionsM: scan.positionsM } : {}),
   };
 }
 

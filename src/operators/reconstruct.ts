@@ -3,7 +3,9 @@
  *
  * - A scan's engine starts on its first chunk: frame size from the chunk, geometry (energyEv, distanceM, the
  *   effective pixelSizeM) from the chunk's metadata, the object sized from the scan extent announced in `start`
- *   (ScanMeta.positionsM) plus `marginPx`, the probe guessed from the mean pattern of the frames so far.
+ *   (ScanMeta.positionsM) plus `marginPx`, the probe guessed from the mean pattern of the frames so far (propagated
+ *   to the sample when the engine options or the scan's `start` give the zone plate's defocus, `probeDefocusM`:
+ *   engines/probe.ts; without it the guess is the focus and DM takes ~80 iterations instead of ~10 to converge).
  * - Each chunk's frames are copied into the engine, then the chunk is acknowledged (its credits go back).
  * - Between arrivals it iterates, one iteration per scheduled step, so the event loop (sockets, storage) runs
  *   between iterations; chunks that arrive during an iteration wait (unacknowledged: backpressure) for the next step.
@@ -37,7 +39,7 @@ import { ScanEvent } from "../model/events";
 import { Chunk, ComplexImage, ScanMeta, Snapshot } from "../model/scan";
 import { EngineSetup, FrameBatch, batchFromChunk, engineOptions, EngineOptions, EngineOptionsCodec } from "../engines";
 import { ThreadCounts, createStreamingEngine } from "../engines/threads";
-import { objectPixelSizeM, objectShapeFor, viewsTopLeft } from "../numerics/geometry";
+import { objectPixelSizeM, objectShapeFor, viewsTopLeft, wavelengthM } from "../numerics/geometry";
 import { errorAgainstTruth, illuminatedRegion } from "../numerics/quality";
 
 export const ReconstructOptionsCodec = t.intersection(
@@ -176,7 +178,10 @@ export function reconstruct(optionsInput: ReconstructOptionsInput, hooks: Recons
         const objectShape = objectShapeFor(positions, pixelM, frameSize, marginPx);
         state.objectShape = objectShape;
         state.objectPixelSizeM = pixelM;
-        return makeEngine(engineSettings, { frameSize, objectShape, objectPixelSizeM: pixelM }, { threads: state.ended ? cores : liveThreads, maxThreads: cores });
+        // The engine options' defocus, else the one the scan announces (a beamline knows its zone plate's focus).
+        const announced = given.engine.probeDefocusM === undefined ? (state.meta.probeDefocusM ?? meta.probeDefocusM) : undefined;
+        const settings = announced === undefined ? engineSettings : { ...engineSettings, probeDefocusM: announced };
+        return makeEngine(settings, { frameSize, objectShape, objectPixelSizeM: pixelM, wavelengthM: wavelengthM(meta.energyEv) }, { threads: state.ended ? cores : liveThreads, maxThreads: cores });
       };
 
       const endScan = (state: ScanState) => {
@@ -236,7 +241,8 @@ export function reconstruct(optionsInput: ReconstructOptionsInput, hooks: Recons
       };
 
       function step(): void {
-        busy = false;
+        // `busy` stays set while the step runs: acknowledging a chunk can make a synchronous source (a file replay)
+        // emit at once, and its wake() must not schedule a second step beside an iteration this step starts.
         if (closed) return;
         try {
           applyEvents();
@@ -249,6 +255,7 @@ export function reconstruct(optionsInput: ReconstructOptionsInput, hooks: Recons
               emit(true);
               release();
               scan = undefined;
+              busy = false;
               wake();
               return;
             }
@@ -262,14 +269,19 @@ export function reconstruct(optionsInput: ReconstructOptionsInput, hooks: Recons
             // A scan without frames: nothing to reconstruct, nothing to emit.
             release();
             scan = undefined;
+            busy = false;
             wake();
             return;
           }
+          busy = false;
           if (sourceDone && queue.length === 0 && !scan) {
             closed = true;
             subscriber.complete();
+          } else if (queue.length > 0) {
+            wake();
           }
         } catch (error) {
+          busy = false;
           fail(error);
         }
       }

@@ -47,6 +47,11 @@ export function observeSource(context: PipelineContext): MonoTypeOperatorFunctio
   });
 }
 
+/** Processed frames as they arrive from a source of them (cosmicstreams, a file): counted as received. */
+export function observeProcessedFrames<T, D>(context: PipelineContext): MonoTypeOperatorFunction<ScanEvent<T, D>> {
+  return tap((event) => event.kind === "item" && context.frameReceived());
+}
+
 /** Scans and points after grab: the progress total, the points count, the positions filling in. */
 export function observePoints<T extends { positionM: { x: number; y: number } }, D>(context: PipelineContext): MonoTypeOperatorFunction<ScanEvent<T, D>> {
   return tap((event) => {

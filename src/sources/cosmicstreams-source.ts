@@ -24,7 +24,7 @@ import { decodeEither } from "../model/codec";
 import { PixelArray } from "../model/dtype";
 import { EndReason, ScanEvent, endEvent, itemEvent, startEvent } from "../model/events";
 import { Fault, fault } from "../model/fault";
-import { Frame, ScanMeta } from "../model/scan";
+import { Frame, ScanMeta, processedScanMeta } from "../model/scan";
 import { CreditGate } from "../runtime/credits";
 import { decodeArrayHeader, decodeArrayPart, parseJsonPart } from "./decode";
 import { IndexTracker } from "./index-tracker";
@@ -50,21 +50,15 @@ export const COSMICSTREAMS_SOURCE_DEFAULTS = { credits: 64, idleTimeoutMs: 30000
  * fields describe that: one exposure per point, no darks, gain 1, no saturation level, a layout with no overscan.
  */
 export function scanMetaFromCosmicStart(start: CosmicStart): ScanMeta {
-  const width = start.output_frame_width;
-  return {
+  return processedScanMeta({
     scanId: start.identifier,
     energyEv: energyFromWire(start.energy),
     distanceM: distanceFromWire(start.geometry.distance),
     pixelSizeM: psizeFromWire(start.geometry.psize),
-    exposureTimesS: [1],
-    darksPerExposure: 0,
     numPoints: cosmicFrameCount(start),
-    gainAduPerEv: 1,
-    saturationAdu: Number.POSITIVE_INFINITY,
-    layout: { halves: 1, rowsPerHalf: width, channels: 1, dataColumns: width, overscanColumns: 0, flip: "none" },
-    frameShape: [width, width],
+    width: start.output_frame_width,
     profile: "cosmicstreams",
-  };
+  });
 }
 
 /** Photons as float32 with weights: pixels that are not finite (NaN from Python) are masked, not trusted. */

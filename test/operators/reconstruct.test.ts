@@ -2,7 +2,8 @@
  * Emission semantics of `reconstruct` with a fake engine (one iteration per virtual millisecond): cadence by
  * iterations and by time, the final snapshot after `end`, completion, service mode, acks, errors, teardown.
  */
-import { map, take } from "rxjs";
+import { Observable, lastValueFrom, map, take, toArray } from "rxjs";
+import { envelope } from "../../src/model/envelope";
 import { EngineSetup, FrameBatch } from "../../src/engines";
 import { ScanEvent } from "../../src/model/events";
 import { Chunk, ScanMeta, Snapshot } from "../../src/model/scan";
@@ -177,5 +178,50 @@ describe("reconstruct (stream)", () => {
 
   it("rejects invalid options at the edge", () => {
     expect(() => reconstruct({ engine: { algorithm: "dm" }, iterations: 0 } as never)).toThrow(/iterations/);
+  });
+});
+
+describe("reconstruct with a source that answers acknowledgements at once", () => {
+  it("never runs two iterations at the same time when acking a chunk makes the source emit", async () => {
+    const meta = scanMeta("sync");
+    let running = 0;
+    let mostAtOnce = 0;
+    // An engine whose iterations take real (asynchronous) time, like the threaded engines.
+    const fake = new FakeEngine({} as EngineSetup, 1);
+    const engine: StreamEngine = {
+      get iteration() {
+        return fake.iteration;
+      },
+      get framesUsed() {
+        return fake.framesUsed;
+      },
+      addFrames: (batch) => fake.addFrames(batch),
+      snapshot: (final) => fake.snapshot(final),
+      async iterate() {
+        running += 1;
+        mostAtOnce = Math.max(mostAtOnce, running);
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        running -= 1;
+        return fake.iterate();
+      },
+    };
+    // A file-replay-like source: the next chunk is emitted synchronously inside the previous chunk's ack.
+    const source = new Observable<Event>((subscriber) => {
+      subscriber.next({ kind: "start", meta });
+      let sent = 0;
+      const sendNext = () => {
+        if (sent === 6) {
+          subscriber.next({ kind: "end", meta, reason: "stop" });
+          subscriber.complete();
+          return;
+        }
+        const index = sent++;
+        subscriber.next({ kind: "item", item: envelope(chunkOf(meta, index, 1), sendNext) });
+      };
+      sendNext();
+    });
+    const snapshots = await lastValueFrom(source.pipe(reconstruct({ engine: { algorithm: "dm" }, iterations: 5, iterationsAfterEnd: 2 }, { createEngine: () => engine }), toArray()));
+    expect(mostAtOnce).toBe(1);
+    expect(snapshots[snapshots.length - 1]).toMatchObject({ final: true, framesUsed: 6 });
   });
 });
