@@ -7,7 +7,7 @@ import { ComplexImage, Snapshot } from "../model/scan";
 import { cloneComplexImage, complexImage, fillComplex } from "../numerics/complex";
 import { DataSummary, FrameBatch, batchCount } from "./frames";
 import { EngineOptions } from "./options";
-import { applySupport, probeFromMeanPattern, probeSupportMask } from "./probe";
+import { ProbeDefocus, applySupport, probeFromMeanPattern, probeSupportMask } from "./probe";
 
 export interface EngineSetup {
   /** N: frames are N x N (a power of two). */
@@ -17,6 +17,8 @@ export interface EngineSetup {
   objectPixelSizeM: number;
   /** A probe to start from (N x N); otherwise it comes from the mean diffraction pattern at the first iteration. */
   initialProbe?: ComplexImage;
+  /** Needed by the optics-based probe guess (options `probeDefocusM`). */
+  wavelengthM?: number;
 }
 
 export interface ReconstructionEngine {
@@ -118,7 +120,7 @@ export abstract class EngineBase implements ReconstructionEngine {
   async iterate(count = 1): Promise<number> {
     if (this.summary.frames === 0) throw new Error("no frames to iterate on");
     if (!this.probeReady) {
-      this.probe.data.set(probeFromMeanPattern(this.summary.meanPattern(), this.frameSize).data);
+      this.probe.data.set(probeFromMeanPattern(this.summary.meanPattern(), this.frameSize, false, this.probeDefocus()).data);
       applySupport(this.probe.data, this.support);
       this.probeReady = true;
     }
@@ -139,6 +141,15 @@ export abstract class EngineBase implements ReconstructionEngine {
 
   snapshot(final = false): Snapshot {
     return snapshotOf(this, this.setup, final);
+  }
+
+  /** The guess's defocus (options `probeDefocusM`), which needs the wavelength. */
+  private probeDefocus(): ProbeDefocus | undefined {
+    const defocusM = this.options.probeDefocusM;
+    if (defocusM === 0) return undefined;
+    const { wavelengthM, objectPixelSizeM } = this.setup;
+    if (wavelengthM === undefined) throw new Error("probeDefocusM needs the wavelength in the engine setup");
+    return { defocusM, wavelengthM, objectPixelSizeM };
   }
 
   protected get probeUpdates(): boolean {

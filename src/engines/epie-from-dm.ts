@@ -26,7 +26,10 @@ export class EpieFromDm implements ReconstructionEngine {
   ) {
     if (options.algorithm !== "epie") throw new Error(`EpieFromDm runs ePIE, not ${options.algorithm}`);
     this.epie = new EpieEngine(options, setup);
-    if (options.warmUpDmIterations > 0 && !setup.initialProbe) this.dm = makeDm(engineOptions({ algorithm: "dm" }), setup);
+    if (options.warmUpDmIterations > 0 && !setup.initialProbe) {
+      // PtyPy's DM defaults, from the same probe guess ePIE would have made.
+      this.dm = makeDm(engineOptions({ algorithm: "dm", probeDefocusM: options.probeDefocusM, probeSupport: options.probeSupport }), setup);
+    }
   }
 
   get frameSize(): number {

@@ -4,14 +4,40 @@ import { FFT2D, fftshift } from "../numerics/fft2d";
 import { complexImage } from "../numerics/complex";
 
 /**
- * A probe whose far field has the mean measured modulus and a flat phase: P = F^-1 sqrt(mean I), centred in
- * the frame. The unitary propagator makes sum |P|^2 equal the mean photons per frame, so an object of modulus
- * ~1 starts at the right scale.
+ * Where the sample sits relative to the focus, for a probe guess from the optics (PtyPy's
+ * `illumination.propagation.parallel`): the pupil gets the Fresnel phase exp(-i pi lambda z |q|^2), q the spatial
+ * frequency (1 / (N x object pixel) per detector pixel), z > 0 downstream of the focus (a diverging beam).
  */
-export function probeFromMeanPattern(meanPatternCentred: Float64Array, frameSize: number, shared = false): ComplexImage {
+export interface ProbeDefocus {
+  defocusM: number;
+  wavelengthM: number;
+  objectPixelSizeM: number;
+}
+
+/**
+ * A probe whose far field has the mean measured modulus and a flat phase: P = F^-1 sqrt(mean I), centred in
+ * the frame; with `defocus`, that pupil is propagated from the focus to the sample. The unitary propagator makes
+ * sum |P|^2 equal the mean photons per frame, so an object of modulus ~1 starts at the right scale.
+ *
+ * Why the defocus matters: the flat phase puts the probe in focus, the smallest spot the pupil allows. A zone
+ * plate's sample is usually out of focus on purpose (a probe many times larger than the focus, for overlap): the
+ * simulator's is 24.6 um upstream, a 35-pixel annular probe whose flat-phase guess is a 3-pixel spot. With 8-pixel
+ * steps the guessed spots barely overlap, and DM must grow the probe itself (see options.ts `objectInertia`).
+ */
+export function probeFromMeanPattern(meanPatternCentred: Float64Array, frameSize: number, shared = false, defocus?: ProbeDefocus): ComplexImage {
   const n = frameSize;
   const wave = new Float64Array(2 * n * n);
-  for (let k = 0; k < n * n; k++) wave[2 * k] = Math.sqrt(Math.max(0, meanPatternCentred[k]));
+  // -pi lambda z |q|^2 with q = k / (N dx), k the pixel offset from the centre.
+  const curvature = defocus ? (-Math.PI * defocus.wavelengthM * defocus.defocusM) / (n * defocus.objectPixelSizeM) ** 2 : 0;
+  for (let r = 0; r < n; r++) {
+    for (let c = 0; c < n; c++) {
+      const k = r * n + c;
+      const modulus = Math.sqrt(Math.max(0, meanPatternCentred[k]));
+      const phase = curvature * ((r - n / 2) ** 2 + (c - n / 2) ** 2);
+      wave[2 * k] = modulus * Math.cos(phase);
+      wave[2 * k + 1] = modulus * Math.sin(phase);
+    }
+  }
   fftshift(wave, n, n, 2);
   new FFT2D(n, n).inverse(wave);
   fftshift(wave, n, n, 2);

@@ -51,6 +51,11 @@ const StartFields = t.intersection(
       profile: t.string,
       /** Read noise of one raw pixel in ADU, when the source knows it. */
       readNoiseAdu: NonNegativeNumber,
+      /**
+       * Sample distance from the probe's focus (m, > 0 downstream of it), when the optics are known: the
+       * reconstruction's probe guess is propagated there (engines/probe.ts).
+       */
+      probeDefocusM: FiniteNumber,
     }),
   ],
   "start",

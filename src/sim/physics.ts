@@ -17,7 +17,7 @@ import { ComplexImage } from "../model/scan";
 import { PositionM } from "../model/frameserver";
 import { decodeOrThrow, FiniteNumber, NonNegativeNumber, PositiveInteger, PositiveNumber } from "../model/codec";
 import { FFT2D, fftshift, isPowerOfTwo } from "../numerics/fft2d";
-import { objectPixelSizeM as objectPixelSizeOf, objectShapeFor, viewsTopLeft, viewTopLeft } from "../numerics/geometry";
+import { objectPixelSizeM as objectPixelSizeOf, objectShapeFor, viewsTopLeft, viewTopLeft, wavelengthM } from "../numerics/geometry";
 import { mixSeed, mulberry32 } from "./random";
 
 const PowerOfTwoSize = new t.Type<number, number, unknown>(
@@ -83,6 +83,11 @@ export interface ScanTruth {
   intensities: Float32Array;
   /** The options used, defaults filled in. */
   options: PhysicsOptions;
+  /**
+   * Where the sample sits relative to the probe's focus (m, > 0 downstream), what a beamline knows of its zone
+   * plate: the engines' `probeDefocusM` (engines/probe.ts has the sign convention).
+   */
+  probeDefocusM: number;
 }
 
 /** Margin of object pixels around the outermost views. */
@@ -104,6 +109,7 @@ export function simulatePhysics(options: Partial<PhysicsOptions> = {}): ScanTrut
   const [rows, cols] = objectShapeFor(positionsM, psize, n, OBJECT_MARGIN_PX);
   const object = makeObject(rows, cols, mixSeed(seed, 0x6f626a));
   const probe = makeProbe(n);
+  const probeDefocusM = probeDefocusOf(n, wavelengthM(resolved.energyEv), psize);
   const positionsPx = viewsTopLeft(positionsM, rows, cols, psize, n);
 
   const intensities = farFieldIntensities(object, probe, positionsPx, n);
@@ -115,7 +121,7 @@ export function simulatePhysics(options: Partial<PhysicsOptions> = {}): ScanTrut
   const amplitude = Math.sqrt(power);
   for (let i = 0; i < probe.data.length; i++) probe.data[i] *= amplitude;
 
-  return { frameSize: n, object, probe, objectPixelSizeM: psize, positionsM, positionsPx, intensities, options: resolved };
+  return { frameSize: n, object, probe, objectPixelSizeM: psize, positionsM, positionsPx, intensities, options: resolved, probeDefocusM };
 }
 
 /** Probe offsets from the object centre, (y, x) in whole object pixels, jitter included. */
@@ -238,10 +244,9 @@ function gaussianBlur(image: Float64Array, rows: number, cols: number, sigmaPx: 
  * Unit power (sum |P|^2 = 1) here; `simulatePhysics` scales it to the photon count.
  */
 export function makeProbe(n: number): ComplexImage {
-  const outer = n / 4;
+  const { outer, defocusWaves } = zonePlate(n);
   const inner = 0.4 * outer;
   const edgePx = 1.5;
-  const defocusWaves = 2 * (n / 128);
   const pupil = new Float64Array(2 * n * n);
   for (let y = 0; y < n; y++) {
     for (let x = 0; x < n; x++) {
@@ -261,6 +266,20 @@ export function makeProbe(n: number): ComplexImage {
   for (let i = 0; i < pupil.length; i++) power += pupil[i] * pupil[i];
   const scale = 1 / Math.sqrt(power);
   return { rows: n, cols: n, data: Float32Array.from(pupil, (v) => v * scale) };
+}
+
+/** The pupil's outer radius (frequency pixels) and the defocus phase at its edge (waves). */
+function zonePlate(n: number): { outer: number; defocusWaves: number } {
+  return { outer: n / 4, defocusWaves: 2 * (n / 128) };
+}
+
+/**
+ * The defocus of `makeProbe` as a distance: its pupil phase 2 pi w (rho / outer)^2 equals the Fresnel phase
+ * -pi lambda z q^2 with q = rho / (N dx), so z = -2 w (N dx)^2 / (outer^2 lambda): upstream of the focus.
+ */
+function probeDefocusOf(n: number, wavelength: number, objectPixelM: number): number {
+  const { outer, defocusWaves } = zonePlate(n);
+  return (-2 * defocusWaves * (n * objectPixelM) ** 2) / (outer * outer * wavelength);
 }
 
 /** The N x N view of the object at a top-left corner, interleaved complex. */

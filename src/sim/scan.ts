@@ -156,6 +156,7 @@ export function simulateScan(config: Partial<SimulatorConfig> = {}): SimulatedSc
     detectorShape: detector.maps.image,
     profile: "cosmic-fccd",
     readNoiseAdu: resolved.readNoiseAdu,
+    probeDefocusM: physics.probeDefocusM,
   };
   const total = totalFrames(resolved);
   let drawn: { counts: Float32Array; valid: Uint8Array } | undefined;
