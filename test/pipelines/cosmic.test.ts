@@ -22,8 +22,10 @@ describe("pipelines/cosmic.ts", () => {
     expect(summary.frames.stored).toEqual({ "store:cxi": points, "store:ptyd": points });
     expect(summary.bad).toEqual({});
     expect(summary.reconstruction).toMatchObject({ iteration: 30, framesUsed: points, final: true });
-    expect(summary.reconstruction.errorToTruth).toBeGreaterThan(0);
-    expect(summary.reconstruction.errorToTruth).toBeLessThan(1);
+    // DM stops correcting frames within PtyPy's power bound, which leaves 0.02-0.05 against the truth on these
+    // counts (test/engines/realistic.test.ts); the found centre and 30 iterations leave a little more room. A wrong
+    // sign, orientation or scale anywhere in the chain gives 0.5 or more.
+    expect(summary.reconstruction.errorToTruth).toBeLessThan(0.08);
 
     const files = { cxi: path.join(out, "sim-1.cxi"), ptyd: path.join(out, "sim-1.ptyd"), png: path.join(out, "sim-1-reconstruction.png") };
     expect(summary.files.sort()).toEqual(Object.values(files).sort());
