@@ -16,6 +16,10 @@ import { COSMIC_FRAME_PORT } from "../src/model/cosmicstreams";
 import { serveCosmicScan, serveRawScan, ServeEnding, ServePattern } from "../src/sources/frameserver-server";
 import { cosmicScanFromSimulation } from "../src/sources/cosmicstreams-start";
 import { RAW_FRAMES_PORT, RAW_CONTROL_PORT, RAW_MONITOR_PORT } from "../src/sources/ports";
+import { DetectorLayout, FCCD_LAYOUT, SMALL_LAYOUT } from "../src/model/layout";
+
+/** Detector layouts by name: COSMIC's FCCD (960 x 1152 raw, 2.2 MB a frame); `small` (72 KB) with `--frame-size 32`. */
+const LAYOUTS: Record<string, DetectorLayout> = { fccd: FCCD_LAYOUT, small: SMALL_LAYOUT };
 
 const integer = (min: number) => (value: string) => {
   const n = Number(value);
@@ -53,12 +57,13 @@ const program = new Command()
   .option("--frame-size <n>", "reconstruction frame size N (power of two)", integer(8), 128)
   .option("--darks <n>", "dark frames per exposure time", integer(0), 10)
   .option("--seed <n>", "simulation seed", integer(0), 1)
+  .option("--layout <name>", `detector layout: ${Object.keys(LAYOUTS).join(" | ")}`, oneOf(...Object.keys(LAYOUTS)), "fccd")
   .option("--scan-id <id>", "scan identifier")
   .option("--linger-ms <ms>", "how long to wait for queued messages at exit", integer(0), 5000);
 
 async function main(): Promise<void> {
   const o = program.parse(process.argv).opts();
-  const sim = simulateScan({ numPoints: o.points, frameSize: o.frameSize, darksPerExposure: o.darks, seed: o.seed, scanId: o.scanId ?? "" });
+  const sim = simulateScan({ numPoints: o.points, frameSize: o.frameSize, darksPerExposure: o.darks, seed: o.seed, scanId: o.scanId ?? "", layout: LAYOUTS[o.layout as string] });
   const cosmic = o.protocol === "cosmicstreams";
   const options = {
     pattern: cosmic ? ("pub" as const) : (o.pattern as ServePattern),

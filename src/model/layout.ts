@@ -30,6 +30,19 @@ export const FCCD_LAYOUT: DetectorLayout = {
   flip: "rot180",
 };
 
+/**
+ * A small layout for long scans in tests (192 x 192 raw, 72 KB a frame): the simulator's default 32 x 32 frames
+ * (binning 2, a 64 x 64 region off-centre as on the FCCD) fit its 192 x 160 image.
+ */
+export const SMALL_LAYOUT: DetectorLayout = {
+  halves: 2,
+  rowsPerHalf: 96,
+  channels: 16,
+  dataColumns: 10,
+  overscanColumns: 2,
+  flip: "rot180",
+};
+
 export function rawShape(layout: DetectorLayout): [number, number] {
   return [layout.halves * layout.rowsPerHalf, layout.channels * (layout.dataColumns + layout.overscanColumns)];
 }

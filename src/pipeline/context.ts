@@ -48,6 +48,8 @@ export class PipelineContext {
   private readonly write: (line: string) => void;
   private readonly faultLinesPerReason: number;
   private readonly fileWaiters = new Map<string, Array<(summary: SinkSummary) => void>>();
+  /** Faults seen per reason (each once, whatever frames it stands for), for the logging limit. */
+  private readonly faultLines = new Map<Fault["reason"], number>();
 
   constructor(options: LoggerOptions = {}) {
     this.write = options.write ?? ((line) => process.stderr.write(line + "\n"));
@@ -61,7 +63,9 @@ export class PipelineContext {
   /** The fault channel: counted by reason, logged (the first few of each reason), and the scan goes on. */
   readonly onFault = (f: Fault): void => {
     this.faults.record(f);
-    const seen = this.faults.count(f.reason);
+    // Lines, not frames: a gap of 25 frames is one fault and must be logged, with its indices.
+    const seen = (this.faultLines.get(f.reason) ?? 0) + 1;
+    this.faultLines.set(f.reason, seen);
     if (seen <= this.faultLinesPerReason) {
       const at = f.index === undefined ? "" : ` (index ${f.index})`;
       this.write(`fault ${f.reason} at ${f.where}${at}: ${f.message}`);

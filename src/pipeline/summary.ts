@@ -23,6 +23,8 @@ export interface RunSummary {
   sinks: Array<{ sink: string; path?: string; framesWritten: number; framesSkipped: number; bytesWritten: number; writeSeconds: number; queueHighWaterBytes: number; closedBy: string }>;
   reconstruction?: { iteration: number; framesUsed: number; error: number; errorToTruth?: number; final: boolean };
   timings: { totalS: number; acquisitionS?: number; lastFrameToFinalReconstructionS?: number };
+  /** Peak resident memory of the process over the run (MB), for soak checks. */
+  maxRssMB: number;
   stages: Array<{ stage: string; itemsIn: number; itemsOut: number; ratePerS: number; busyFraction: number; maxQueueDepth: number }>;
   [extra: string]: unknown;
 }
@@ -81,6 +83,7 @@ export function summarize(name: string, context: PipelineContext, exitCode: numb
         ? { lastFrameToFinalReconstructionS: round((context.finalSnapshotAtMs - context.lastFrameAtMs) / 1000) }
         : {}),
     },
+    maxRssMB: round(process.resourceUsage().maxRSS / 1024, 1),
     stages: context.metrics.figures().map((f) => ({
       stage: f.stage,
       itemsIn: f.itemsIn,

@@ -5,11 +5,14 @@
  * - The frame socket is read only while a credit is free (lossless over PULL: the PUSH sender blocks).
  * - Frames and control travel on separate sockets, so their order is restored here: frames that come before
  *   `start` are buffered (bounded; reading pauses when the buffer is full) and reported as `no-start` only after
- *   `startTimeoutMs`; a `stop`/`abort` is held back until the scan's last frame has been read or the frame socket
- *   has been quiet for `drainMs`, so frames still queued behind a stop are not taken for the next scan's.
+ *   `startTimeoutMs`; a `stop`/`abort` is held back until every frame of the scan has been read or the frame socket
+ *   has been quiet for `drainMs` since the stop came, so frames still queued behind a stop are not taken for the
+ *   next scan's, nor lost when the source closes at the stop.
  * - Gaps in the frame indices (a lossy SUB) are counted as `gap` faults, including the tail lost before `stop`.
  * - A scan whose frame socket stays silent for `idleTimeoutMs` (while we are ready to read) is ended with a
  *   `source-idle` fault and an `abort` whose reason is `"idle"` (grab turns it into an `end` with reason `idle`).
+ * - A `start` repeating the open scan's id is a restarted frameserver resuming it: the scan goes on (no new scan,
+ *   no new files) and the frames lost meanwhile are reported as a gap by index.
  * - Every bad message is a counted fault and the scan goes on. Unsubscribing closes both sockets.
  */
 import { withDefaults } from "../runtime/defaults";
@@ -80,6 +83,12 @@ export function frameserverSource(options: FrameserverSourceOptions): Observable
     const preStart: Envelope<RawFrame>[] = [];
     let preStartSince = 0;
     const controlQueue: ScanControlMessage[] = [];
+    /** Since when the queue's first message has been first: an end waits drainMs from then for frames sent before it. */
+    let headSinceMs = 0;
+    const shiftControl = () => {
+      controlQueue.shift();
+      headSinceMs = Date.now();
+    };
 
     const emitFrame = (frame: Envelope<RawFrame>, progress: ScanProgress) => {
       // Duplicates and out-of-order frames are grab's to report (it knows what they mean for a point).
@@ -126,6 +135,7 @@ export function frameserverSource(options: FrameserverSourceOptions): Observable
         report(fault(isStart ? "invalid-start" : "invalid-message", where, `scan control: ${decoded.problems.join("; ")}`));
         return;
       }
+      if (controlQueue.length === 0) headSinceMs = Date.now();
       controlQueue.push(decoded.value);
       pump();
     };
@@ -134,25 +144,33 @@ export function frameserverSource(options: FrameserverSourceOptions): Observable
     const pump = () => {
       while (controlQueue.length > 0 && !lifetime.stopped) {
         const message = controlQueue[0];
-        if (message.type === "start") {
-          controlQueue.shift();
+        if (message.type === "start" && scan !== undefined && scan.scanId === message.scanId) {
+          // The frameserver restarted and resumes this scan (`--from-index`): the same scan goes on, and the
+          // frames it lost show as a gap at the next index that arrives.
+          shiftControl();
+        } else if (message.type === "start") {
+          shiftControl();
           scan = { scanId: message.scanId, indices: new IndexTracker(totalFrames(message)) };
           subscriber.next({ kind: "control", message });
           const buffered = preStart.splice(0);
           for (const frame of buffered) emitFrame(frame, scan);
           changed.notify();
         } else if (message.type === "point") {
-          controlQueue.shift();
+          shiftControl();
           subscriber.next({ kind: "control", message });
         } else {
           const progress = scan;
           if (progress !== undefined) {
-            const drained = progress.indices.reachedEnd || frameWait.waitedMs() >= o.drainMs;
+            // Quiet for drainMs since the end came: a frame socket idle before a burst (start, frames, stop in
+            // quick succession) has frames still on their way that were sent before the stop.
+            const quietMs = Math.min(frameWait.waitedMs(), Date.now() - headSinceMs);
+            // Every frame in: no wait. The last index with gaps before it: late frames may still come, so wait too.
+            const drained = progress.indices.complete || quietMs >= o.drainMs;
             if (!drained) return;
             const tail = progress.indices.tailGap();
             if (message.type === "stop" && tail !== undefined) reportGap(progress.scanId, tail, " before stop");
           }
-          controlQueue.shift();
+          shiftControl();
           if (progress === undefined) subscriber.next({ kind: "control", message });
           else endScan({ kind: "control", message });
           if (lifetime.stopped) return;

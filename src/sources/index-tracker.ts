@@ -14,6 +14,7 @@ export interface IndexObservation {
 export class IndexTracker {
   private readonly seen: Uint8Array;
   private nextExpected = 0;
+  private distinctSeen = 0;
 
   constructor(readonly total: number) {
     this.seen = new Uint8Array(total);
@@ -22,6 +23,7 @@ export class IndexTracker {
   observe(index: number): IndexObservation {
     if (index >= this.total) return { duplicate: false, outOfOrder: false, beyond: true };
     const duplicate = this.seen[index] === 1;
+    if (!duplicate) this.distinctSeen += 1;
     this.seen[index] = 1;
     const outOfOrder = !duplicate && index < this.nextExpected;
     const gap = index > this.nextExpected ? { from: this.nextExpected, count: index - this.nextExpected } : undefined;
@@ -29,9 +31,9 @@ export class IndexTracker {
     return { gap, duplicate, outOfOrder, beyond: false };
   }
 
-  /** True once the last index of the scan has come (or been counted as lost). */
-  get reachedEnd(): boolean {
-    return this.nextExpected >= this.total;
+  /** True once every frame of the scan has come: no gap is waiting for a late frame. */
+  get complete(): boolean {
+    return this.distinctSeen >= this.total;
   }
 
   /** The frames after the last one seen, which never came: `[from, total)`. */

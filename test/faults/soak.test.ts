@@ -1,0 +1,72 @@
+/**
+ * Soak: a 10 000-point scan (20 004 raw frames) streamed at full speed through `pipelines/cosmic.ts` with
+ * `--engine none`, storage bypassed and storage on (block): the peak resident memory of the pipeline process stays
+ * within 10 percent of a 1 000-point scan's, so nothing grows with the frames. The frameserver serves the small
+ * detector layout (`--layout small`, 192 x 192 raw, 72 KB a frame) so the run fits in CI; what is held per frame
+ * in flight does not depend on the scan length, which is what this checks. (The peak includes the process's fixed
+ * ~250 MB of Node, ts-node and h5wasm, so 10 percent allows ~25 MB of growth over 9 000 more points, 1.3 GB of frames.)
+ */
+import { checkOutput, summaryOf, tempOut } from "../pipelines/run-cosmic";
+import * as path from "node:path";
+import { preprocessFor, startCosmicOn, startFrameserver } from "./processes";
+
+jest.setTimeout(180_000);
+
+const FRAME_SIZE = 32;
+
+async function scan(points: number, policy: "bypass" | "block", port: number, reconstruct = { engine: "none", iterations: 1 }) {
+  const out = tempOut(`faults-soak-${policy}-${points}-`);
+  const server = startFrameserver(port, ["--points", String(points), "--darks", "2", "--layout", "small", "--frame-size", String(FRAME_SIZE)]);
+  const formats = reconstruct.engine === "none" ? ["cxi", "ptyd"] : ["cxi"];
+  const config = { preprocess: preprocessFor(FRAME_SIZE), store: { policy, formats, reserveBytes: 0 }, reconstruct };
+  const { code, stdout, stderr } = await startCosmicOn(port, out, config, [], 170_000).done;
+  await server.done;
+  expect({ code, error: code === 0 ? "" : stderr }).toEqual({ code: 0, error: "" });
+  const summary = summaryOf(stdout);
+  expect(summary.frames).toMatchObject({ received: 4 + 2 * points, points, processed: points, dropped: 0 });
+  // Bypass may skip what storage cannot take (counted); nothing else goes wrong, and block skips nothing.
+  const skipped = summary.sinks.reduce((n: number, sink: { framesSkipped: number }) => n + sink.framesSkipped, 0);
+  expect(summary.bad).toEqual(skipped > 0 && policy === "bypass" ? { "skipped-storage": skipped } : {});
+  for (const sink of summary.sinks) expect(sink.framesWritten + sink.framesSkipped).toBe(points);
+  if (policy === "block" && formats.includes("ptyd")) expect(checkOutput("ptyd", path.join(out, "sim-1.ptyd"))).toMatchObject({ frames: points, indices_sorted: true });
+  return { out, summary, maxRssMB: summary.maxRssMB as number, seconds: summary.timings.totalS as number, stored: summary.frames.stored as Record<string, number> };
+}
+
+describe("soak", () => {
+  it.each([
+    ["bypass", 46300],
+    ["block", 46310],
+  ] as const)("storage %s: peak RSS of a 10 000-point scan within 10 percent of a 1 000-point scan's", async (policy, port) => {
+    const small = await scan(1000, policy, port);
+    const long = await scan(10_000, policy, port + 2);
+    const ratio = long.maxRssMB / small.maxRssMB;
+    console.log(
+      `soak, storage ${policy}: 1 000 points peak RSS ${small.maxRssMB} MB (${small.seconds} s), 10 000 points (20 004 frames) ${long.maxRssMB} MB ` +
+        `(${long.seconds} s, ${Math.round(20_004 / long.seconds)} frames/s, stored ${JSON.stringify(long.stored)}): ratio ${ratio.toFixed(3)}`,
+    );
+    expect(ratio).toBeLessThanOrEqual(1.1);
+  });
+
+  it("with reconstruction (DM) what grows with the frames is the engine's store, 13 N^2 bytes a frame", async () => {
+    // reconstruct.ts: per frame sqrt(I) 4 N^2 + mask N^2 + exit wave 8 N^2 bytes, in arrays of capacity 2^k >= frames
+    // (from 8) that grow by doubling; the old generations (SharedArrayBuffers) go only when the GC takes them, so at
+    // worst all are alive: 2 x the capacity. Per scan: the object and the partitions' partial sums, about 40 bytes
+    // per object pixel in all.
+    const dm = { engine: "dm", iterations: 20 };
+    const [fewer, more] = [await scan(500, "block", 46320, dm), await scan(3000, "block", 46322, dm)];
+    for (const run of [fewer, more]) expect(run.summary.reconstruction).toMatchObject({ framesUsed: run.summary.frames.points, final: true });
+    const capacity = (frames: number) => Math.max(8, 2 ** Math.ceil(Math.log2(frames)));
+    const perFrame = 13 * FRAME_SIZE * FRAME_SIZE;
+    const [rows, cols] = checkOutput("cxi", path.join(more.out, "sim-1.cxi")).image_shape as [number, number];
+    const MB = 2 ** 20;
+    const grown = more.maxRssMB - fewer.maxRssMB;
+    const atLeast = (perFrame * 2500) / MB;
+    const atMost = (perFrame * (2 * capacity(3000) - capacity(500)) + 40 * rows * cols) / MB + 32; // + 32 MB of heap noise
+    console.log(
+      `DM, N = ${FRAME_SIZE}: peak RSS 500 points ${fewer.maxRssMB} MB, 3 000 points ${more.maxRssMB} MB: grew ${grown.toFixed(1)} MB for 2 500 frames; ` +
+        `13 N^2 x 2 500 = ${atLeast.toFixed(1)} MB, with the doubling generations and the ${rows} x ${cols} object at most ${atMost.toFixed(1)} MB`,
+    );
+    expect(grown).toBeGreaterThanOrEqual(atLeast);
+    expect(grown).toBeLessThanOrEqual(atMost);
+  });
+});
