@@ -43,7 +43,7 @@ interface Replay {
  * What two threads can get on this machine right now (other work shares the cores): a fixed integer loop in one
  * thread, then in two at once; 2 x t1 / t2 is 2 on two free cores, 1 when only one core is free.
  */
-async function parallelCapacity(): Promise<number> {
+export async function parallelCapacity(): Promise<number> {
   const loop = `let x = 0; for (let i = 0; i < 1e8; i++) x = (x + i * 7) % 1000003; require("node:worker_threads").parentPort.postMessage(x);`;
   const time = async (threads: number) => {
     const started = process.hrtime.bigint();
@@ -64,7 +64,7 @@ let pool: KernelWorkerPool | undefined;
 let poolStartS = 0;
 let capacityBefore = 0;
 
-function simulate(): Replay {
+export function simulate(): Replay {
   if (replay) return replay;
   const sim = simulateScan({ numPoints: SIMULATED_POINTS, darksPerExposure: DARKS_PER_EXPOSURE });
   const meta = scanMetaFromStart(sim.start);
@@ -100,7 +100,7 @@ function scanEvents(r: Replay, numPoints: number): ScanEvent<Point, DarkFrame>[]
 }
 
 /** Raw frames per second through `chain` for a scan of `numPoints` points; frames are acknowledged as they come. */
-async function measure(numPoints: number, chain: OperatorFunction<ScanEvent<Point, DarkFrame>, ItemEvent<unknown>>) {
+export async function measure(numPoints: number, chain: OperatorFunction<ScanEvent<Point, DarkFrame>, ItemEvent<unknown>>) {
   const r = simulate();
   const events = scanEvents(r, numPoints);
   let frames = 0;

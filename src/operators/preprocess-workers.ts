@@ -44,12 +44,7 @@ export function preprocessWorkersFrames(
       const subscription = source
         .pipe(
           chain,
-          // In input order: a frame still in a worker holds back everything behind it.
-          concatMap((event) =>
-            event.kind === "item" && event.item.value instanceof Promise
-              ? from(event.item.value).pipe(map((frame): ItemEvent<Frame> => ({ kind: "item", item: mapEnvelope(event.item, () => frame) })))
-              : of(event as ItemEvent<Frame>),
-          ),
+          framesInOrder(),
         )
         .subscribe(subscriber);
       return () => {
@@ -57,6 +52,18 @@ export function preprocessWorkersFrames(
         if (options.pool === undefined) void pool.terminate();
       };
     });
+}
+
+/**
+ * Frames that are still promises (in a worker thread or process) resolved in input order: a frame still in a worker
+ * holds back everything behind it. Shared by the worker-thread and worker-process engines.
+ */
+export function framesInOrder(): OperatorFunction<ItemEvent<Frame | Promise<Frame>>, ItemEvent<Frame>> {
+  return concatMap((event) =>
+    event.kind === "item" && event.item.value instanceof Promise
+      ? from(event.item.value).pipe(map((frame): ItemEvent<Frame> => ({ kind: "item", item: mapEnvelope(event.item, () => frame) })))
+      : of(event as ItemEvent<Frame>),
+  );
 }
 
 /** The whole chain, points in, chunks out, as `preprocess`. */

@@ -10,6 +10,7 @@ import { PreprocessEngineConfig } from "../kernel/config";
 import { preprocessEngineHolds } from "../operators/preprocess-engine";
 import { grabHold } from "../operators/grab";
 import { StageHold, requiredCredits, withCreditBudget } from "../runtime/credits";
+import { preprocessRemoteHold } from "../distributed/preprocess-remote";
 
 export const SimulatorSourceConfig = t.intersection([
   t.type({
@@ -43,6 +44,27 @@ export const StoreConfig = t.intersection([
   t.partial({ compression: t.keyof({ none: null, gzip: null }), queueBytes: PositiveInteger, reserveBytes: NonNegativeInteger }),
 ]);
 
+/**
+ * Preprocessing in worker processes over ZeroMQ (src/distributed/): `workers` started on this host, and/or workers
+ * started by hand anywhere (`pipelines/worker.ts --connect`) connecting to `address` (the coordinator binds it).
+ */
+export const DistributedConfig = t.intersection([
+  t.type({ workers: NonNegativeInteger }),
+  t.partial({
+    /** Bind address for workers, e.g. tcp://0.0.0.0:37020 (default: an ephemeral loopback port, local workers only). */
+    address: t.string,
+    /** Workers the in-flight bound is sized for (default `workers`, at least 1). */
+    expectWorkers: PositiveInteger,
+    inFlightPerWorker: PositiveInteger,
+  }),
+]);
+export type DistributedConfig = t.TypeOf<typeof DistributedConfig>;
+
+/** The remote pool's options for `distributed`. */
+export function remotePoolOptions(d: DistributedConfig) {
+  return { spawn: d.workers, expectedWorkers: d.expectWorkers ?? d.workers, inFlightPerWorker: d.inFlightPerWorker, ...(d.address ? { bind: d.address } : {}) };
+}
+
 export const ReconstructConfig = t.intersection([
   t.type({
     engine: t.keyof({ dm: null, raar: null, epie: null, none: null }, "engine (dm, raar, epie or none)"),
@@ -71,6 +93,10 @@ const CosmicFields = t.intersection(
       viewer: t.intersection([t.type({ port: PositiveInteger }), t.partial({ host: t.string })]),
       /** End after this many scans (a real source; default 1). */
       scans: PositiveInteger,
+      /** Service mode: scan after scan until SIGINT/SIGTERM, one set of outputs per scan (overrides `scans`). */
+      serve: t.boolean,
+      /** Preprocessing in worker processes (the `engine` of `preprocess` is then not used). */
+      distributed: DistributedConfig,
     }),
   ],
   "cosmic configuration",
@@ -82,7 +108,8 @@ export const MAX_POINTS_AWAITING_POSITION = 16;
 
 export function cosmicHolds(config: CosmicConfig): StageHold[] {
   const exposures = config.maxExposures;
-  return [grabHold(exposures, { maxAwaitingPosition: MAX_POINTS_AWAITING_POSITION }), ...preprocessEngineHolds(config.preprocess, exposures)];
+  const remote = config.distributed === undefined ? [] : [preprocessRemoteHold(remotePoolOptions(config.distributed), exposures)];
+  return [grabHold(exposures, { maxAwaitingPosition: MAX_POINTS_AWAITING_POSITION }), ...preprocessEngineHolds(config.preprocess, exposures), ...remote];
 }
 
 export const CosmicConfig = withCreditBudget(CosmicFields, (c) => c.credits, cosmicHolds);

@@ -9,11 +9,11 @@ import { ScanEvent } from "../../src/model/events";
 import { DarkFrame, Frame, Point } from "../../src/model/scan";
 import { SourceMessage } from "../../src/model/source";
 import { grab } from "../../src/operators/grab";
-import { preprocessFused, preprocessFusedFrames } from "../../src/operators/preprocess-fused";
 import { preprocessWorkers, preprocessWorkersFrames } from "../../src/operators/preprocess-workers";
 import { KernelWorkerPool } from "../../src/kernel/pool";
 import { CreditGate, fromIterableWithCredits } from "../../src/runtime/credits";
-import { collectSimulatedEvents, eventBits, patternCentre, simulatedMessages, smallSimulation, withLateDark } from "../kernel/sim-events";
+import { collectSimulatedEvents, patternCentre, simulatedMessages, smallSimulation } from "../kernel/sim-events";
+import { itKeepsTheKernelEngineContract } from "../kernel/engine-contract";
 
 describe("preprocessWorkers", () => {
   // One pool for the file (worker start-up under ts-node takes a second or two); bound 2 x 2 points in flight.
@@ -26,36 +26,9 @@ describe("preprocessWorkers", () => {
   const sim = smallSimulation({ numPoints: 12 });
   const given = { centre: { yx: patternCentre(sim) }, crop: { size: 64 }, bin: { factor: 2 } };
 
-  it.each([
-    ["given centre", given],
-    ["centre found from 3 points, orientation 6, corrected saturation", { centre: { frames: 3 }, crop: { size: 64 }, bin: { factor: 2 }, orient: { orientation: 6 }, saturation: { on: "corrected" as const, thresholdAdu: 8000 } }],
-    ["resample", { ...given, crop: { size: 48 }, resample: { size: 16 } }],
-  ])("gives preprocessFused's events bit for bit, frames in input order (%s)", async (_name, config) => {
-    const events = await collectSimulatedEvents(sim);
-    const fused = await lastValueFrom(from(events).pipe(preprocessFusedFrames(config), toArray()));
-    const workers = await lastValueFrom(from(events).pipe(preprocessWorkersFrames(config, { pool }), toArray()));
-    expect(workers.map(eventBits)).toEqual(fused.map(eventBits));
-    const indices = workers.flatMap((e) => (e.kind === "item" ? [e.item.value.index] : []));
-    expect(indices).toEqual(Array.from({ length: 12 }, (_, i) => i));
-  });
-
-  it("a dark after point 5 while later points wait for a slot: each point keeps the plan of its moment", async () => {
-    const events = withLateDark(await collectSimulatedEvents(sim), 5);
-    const fused = await lastValueFrom(from(events).pipe(preprocessFusedFrames(given), toArray()));
-    const workers = await lastValueFrom(from(events).pipe(preprocessWorkersFrames(given, { pool }), toArray()));
-    expect(workers.map(eventBits)).toEqual(fused.map(eventBits));
-  });
-
-  it("chunks as preprocessFused does, and every raw frame's ack arrives once the chunks are let go", async () => {
-    const acked = { count: 0 };
-    const config = { ...given, chunk: { size: 5 } };
-    const fused = await lastValueFrom(from(simulatedMessages(sim)).pipe(grab(), preprocessFused(config), toArray()));
-    const workers = await lastValueFrom(from(simulatedMessages(sim, acked)).pipe(grab(), preprocessWorkers(config, { pool }), toArray()));
-    expect(workers.map(eventBits)).toEqual(fused.map(eventBits));
-    const darks = sim.config.darksPerExposure * sim.config.exposureTimesS.length;
-    expect(acked.count).toBe(darks);
-    workers.forEach((e) => e.kind === "item" && e.item.ack());
-    expect(acked.count).toBe(sim.totalFrames);
+  itKeepsTheKernelEngineContract(sim, {
+    frames: (config) => preprocessWorkersFrames(config, { pool }),
+    chunks: (config) => preprocessWorkers(config, { pool }),
   });
 
   it("keeps at most the pool's bound in flight, and runs to the end on fewer credits than the scan has frames", async () => {
