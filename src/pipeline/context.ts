@@ -95,6 +95,14 @@ export class PipelineContext {
     return counts;
   }
 
+  /** Most points grabbed and not yet handed on in a chunk, at any moment: how far processing lags the source. */
+  maxLagPoints = 0;
+
+  pointGrabbed(): void {
+    this.counters.points += 1;
+    this.maxLagPoints = Math.max(this.maxLagPoints, this.counters.points - this.counters.processed);
+  }
+
   frameReceived(): void {
     const now = Date.now();
     this.firstFrameAtMs ??= now;

@@ -59,7 +59,7 @@ export function observePoints<T extends { positionM: { x: number; y: number } },
       context.currentScan = event.meta;
       context.viewer?.scan({ scanId: event.meta.scanId, layout: event.meta.layout });
     } else if (event.kind === "item") {
-      context.counters.points += 1;
+      context.pointGrabbed();
       context.viewer?.position(event.item.value.positionM);
     }
   });

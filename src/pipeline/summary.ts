@@ -16,6 +16,8 @@ export interface RunSummary {
     skipped: Record<string, number>;
     /** Frames the source lost (PUB gaps), by index count. */
     dropped: number;
+    /** Most points grabbed but not yet in a handed-on chunk at any moment (a chunk in the making counts). */
+    maxLagPoints: number;
   };
   /** Faults by reason: every bad message, skip and loss is counted here. */
   bad: Record<string, number>;
@@ -52,6 +54,7 @@ export function summarize(name: string, context: PipelineContext, exitCode: numb
       stored,
       skipped,
       dropped: context.faults.count("gap"),
+      maxLagPoints: context.maxLagPoints,
     },
     bad: context.faults.byReason() as Record<string, number>,
     files: [...context.files],
@@ -103,7 +106,7 @@ export function summaryLines(summary: RunSummary): string[] {
   const bad = Object.entries(summary.bad);
   const lines = [
     `${summary.pipeline}: ${summary.exitCode === 0 ? "done" : `exit ${summary.exitCode}`}${summary.stoppedBy ? ` (stopped by ${summary.stoppedBy})` : ""} in ${summary.timings.totalS.toFixed(1)} s`,
-    `  frames: ${f.received} received, ${f.points} points, ${f.processed} processed, stored ${perSink(f.stored)}, skipped ${perSink(f.skipped)}, dropped ${f.dropped}`,
+    `  frames: ${f.received} received, ${f.points} points, ${f.processed} processed, stored ${perSink(f.stored)}, skipped ${perSink(f.skipped)}, dropped ${f.dropped}, most points waiting for a chunk ${f.maxLagPoints}`,
     `  faults: ${bad.length === 0 ? "none" : bad.map(([reason, n]) => `${reason} ${n}`).join(", ")}`,
   ];
   if (summary.reconstruction) {
