@@ -9,8 +9,6 @@ export interface ProgressOptions {
   /** Redraw interval on a terminal (ms, default 250) and plain-line interval otherwise (default 5000). */
   intervalMs?: number;
   write?: (text: string) => void;
-  /** Points expected in the scan, when known (the bar's total). */
-  total?: () => number | undefined;
 }
 
 export class ProgressDisplay {
@@ -39,7 +37,7 @@ export class ProgressDisplay {
   line(): string {
     const { counters, faults } = this.context;
     const seconds = Math.max(1e-3, (Date.now() - this.context.startedAtMs) / 1000);
-    const total = this.options.total?.() ?? this.context.currentScan?.numPoints;
+    const total = this.context.currentScan?.numPoints;
     const done = counters.points;
     const width = 24;
     const filled = total ? Math.min(width, Math.round((width * done) / total)) : 0;

@@ -17,8 +17,6 @@ export interface RunOptions {
   progress?: boolean;
   /** Install SIGINT/SIGTERM handlers (default true). */
   handleSignals?: boolean;
-  /** Extra fields for the summary, computed at the end (e.g. the error against the truth). */
-  extraSummary?: (context: PipelineContext) => Promise<Record<string, unknown>> | Record<string, unknown>;
   context?: PipelineContext;
 }
 
@@ -73,8 +71,7 @@ export async function runPipeline<C, S>(pipeline: Pipeline<C, S>, rawConfig: unk
     signalHandlers.forEach(([signal, handler]) => process.off(signal, handler));
   }
   const exitCode = failure !== undefined ? EXIT_FAILED : context.stopReason !== undefined ? (EXIT_ON_SIGNAL[context.stopReason] ?? EXIT_FAILED) : EXIT_OK;
-  const extra = failure === undefined ? await options.extraSummary?.(context) : undefined;
-  const summary = summarize(pipeline.name, context, exitCode, failure, extra ?? {});
+  const summary = summarize(pipeline.name, context, exitCode, failure);
   if (failure !== undefined) process.stderr.write(`${pipeline.name}: failed: ${summary.error}\n`);
   if (options.json) process.stdout.write(JSON.stringify(summary) + "\n");
   else summaryLines(summary).forEach((line) => process.stderr.write(line + "\n"));

@@ -28,12 +28,11 @@ export interface RunSummary {
   /** Peak resident memory of the process over the run (MB), for soak checks. */
   maxRssMB: number;
   stages: Array<{ stage: string; itemsIn: number; itemsOut: number; ratePerS: number; busyFraction: number; maxQueueDepth: number }>;
-  [extra: string]: unknown;
 }
 
 const round = (value: number, digits = 3): number => Number(value.toFixed(digits));
 
-export function summarize(name: string, context: PipelineContext, exitCode: number, failure: unknown, extra: Record<string, unknown>): RunSummary {
+export function summarize(name: string, context: PipelineContext, exitCode: number, failure: unknown): RunSummary {
   const stored: Record<string, number> = {};
   const skipped: Record<string, number> = {};
   for (const s of context.sinkSummaries) {
@@ -95,7 +94,6 @@ export function summarize(name: string, context: PipelineContext, exitCode: numb
       busyFraction: round(f.busyFraction),
       maxQueueDepth: f.maxQueueDepth,
     })),
-    ...extra,
   };
 }
 

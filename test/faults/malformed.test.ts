@@ -185,7 +185,7 @@ async function check(s: Scenario): Promise<void> {
 
     // Never crashes: the scan ends with its stop. Every bad message is counted, by reason, in the summary.
     expect(result[result.length - 1]).toMatchObject({ kind: "end", reason: "stop" });
-    expect(summarize("fuzz", context, 0, undefined, {}).bad).toEqual(expected);
+    expect(summarize("fuzz", context, 0, undefined).bad).toEqual(expected);
     // The good frames around them are intact: every point without a dropped exposure, every dark, bytes equal.
     const points = result.flatMap((e) => (e.kind === "item" ? [e.item.value] : []));
     const lostPoints = new Set([...dropped].map((i) => Math.floor((i - DARK_FRAMES) / EXPOSURES)));
