@@ -1,4 +1,5 @@
 /** The run's summary: what came in, what went out, what was lost and why, the files, the reconstruction, timings. */
+import * as fs from "node:fs";
 import { PipelineContext } from "./context";
 
 export interface RunSummary {
@@ -31,6 +32,20 @@ export interface RunSummary {
 }
 
 const round = (value: number, digits = 3): number => Number(value.toFixed(digits));
+
+/**
+ * This process's peak resident memory (KiB). Linux's VmHWM belongs to the process image and starts afresh at exec;
+ * getrusage's maxrss does not: a pipeline started by a large parent (a test runner) would report the parent's peak.
+ */
+function peakRssKiB(): number {
+  try {
+    const match = /^VmHWM:\s+(\d+)\s+kB$/m.exec(fs.readFileSync("/proc/self/status", "utf8"));
+    if (match) return Number(match[1]);
+  } catch {
+    // not Linux: fall back to getrusage
+  }
+  return process.resourceUsage().maxRSS;
+}
 
 export function summarize(name: string, context: PipelineContext, exitCode: number, failure: unknown): RunSummary {
   const stored: Record<string, number> = {};
@@ -85,7 +100,7 @@ export function summarize(name: string, context: PipelineContext, exitCode: numb
         ? { lastFrameToFinalReconstructionS: round((context.finalSnapshotAtMs - context.lastFrameAtMs) / 1000) }
         : {}),
     },
-    maxRssMB: round(process.resourceUsage().maxRSS / 1024, 1),
+    maxRssMB: round(peakRssKiB() / 1024, 1),
     stages: context.metrics.figures().map((f) => ({
       stage: f.stage,
       itemsIn: f.itemsIn,
