@@ -2,7 +2,7 @@
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { CosmicRun } from "../pipelines/run-cosmic";
+import { PipelineRun } from "../pipelines/run-cosmic";
 
 /** Fields of the stored frames that differ between two files (h5py, see same-outputs.py): [] when identical. */
 export function differingFields(kind: "ptyd" | "cxi", first: string, second: string): { fields: string[]; frames: number; differing: string[] } {
@@ -18,7 +18,7 @@ export async function until(predicate: () => boolean, what: string, timeoutMs = 
 }
 
 /** The stderr a run has written so far. */
-export function stderrOf(run: CosmicRun): () => string {
+export function stderrOf(run: PipelineRun): () => string {
   let text = "";
   run.child.stderr?.on("data", (chunk) => (text += chunk));
   return () => text;

@@ -6,7 +6,7 @@
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { startCosmic, tempOut, CosmicRun } from "../pipelines/run-cosmic";
+import { startCosmic, tempOut, PipelineRun } from "../pipelines/run-cosmic";
 
 const ROOT = path.join(__dirname, "..", "..");
 const TS_NODE = require.resolve("ts-node/dist/bin.js");
@@ -64,7 +64,7 @@ export function configFile(out: string, config: Record<string, unknown>): string
 }
 
 /** `pipelines/cosmic.ts` reading the frameserver on `port`/`port + 1`, with a JSON summary. */
-export function startCosmicOn(port: number, out: string, config: Record<string, unknown>, args: string[] = [], timeoutMs?: number): CosmicRun {
+export function startCosmicOn(port: number, out: string, config: Record<string, unknown>, args: string[] = [], timeoutMs?: number): PipelineRun {
   const file = configFile(out, config);
   return startCosmic(["--frameserver", loopback(port), "--scan-control", loopback(port + 1), "--config", file, "--out", out, "--json", "--no-progress", ...args], timeoutMs);
 }

@@ -5,12 +5,11 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { spawn } from "node:child_process";
 import { PtydWriter } from "../../src/sinks/ptyd-writer";
 import { simulatePhysics } from "../../src/sim/physics";
 import { chunkFromFrames, Frame } from "../../src/model/scan";
 import { testMeta } from "../preprocess/fixtures";
-import { tempOut } from "./run-cosmic";
+import { startPipelineFile, summaryOf, tempOut } from "./run-cosmic";
 
 jest.setTimeout(120_000);
 
@@ -34,17 +33,9 @@ describe("pipelines/replay.ts", () => {
     for (let c = 0; c < 4; c++) writer.append(chunkFromFrames(c, frames.slice(10 * c, 10 * c + 10), meta));
     writer.close();
 
-    const child = spawn(process.execPath, [require.resolve("ts-node/dist/bin.js"), "pipelines/replay.ts", file, "--iterations", "15", "--chunk", "4", "--credits", "8", "--out", out, "--json"], {
-      cwd: path.join(__dirname, "..", ".."),
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+    const { code, stdout, stderr } = await startPipelineFile("replay", [file, "--iterations", "15", "--chunk", "4", "--credits", "8", "--out", out, "--json"]).done;
     expect({ code, stderr: code === 0 ? "" : stderr }).toEqual({ code: 0, stderr: "" });
-    const summary = JSON.parse(stdout.trim().split("\n").pop() as string);
+    const summary = summaryOf(stdout);
     expect(summary.frames).toMatchObject({ received: 40, points: 40, processed: 40 });
     expect(summary.reconstruction).toMatchObject({ iteration: 20, framesUsed: 40, final: true });
     expect(summary.files).toEqual([path.join(out, "recorded-reconstruction.png")]);

@@ -1,4 +1,4 @@
-/** Runs `pipelines/cosmic.ts` as the user does (ts-node, its own process) and reads what it leaves behind. */
+/** Runs pipeline files as the user does (ts-node, their own process) and reads what they leave behind. */
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -7,14 +7,15 @@ import * as path from "node:path";
 const ROOT = path.join(__dirname, "..", "..");
 const TS_NODE = require.resolve("ts-node/dist/bin.js");
 
-export interface CosmicRun {
+export interface PipelineRun {
   child: ChildProcess;
   /** Resolves when the process has exited. */
   done: Promise<{ code: number | null; stdout: string; stderr: string }>;
 }
 
-export function startCosmic(args: string[], timeoutMs = 120_000): CosmicRun {
-  const child = spawn(process.execPath, [TS_NODE, path.join(ROOT, "pipelines", "cosmic.ts"), ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+/** Runs `pipelines/<name>.ts` with `args` as the user does; killed after `timeoutMs`. */
+export function startPipelineFile(name: string, args: string[], timeoutMs = 120_000): PipelineRun {
+  const child = spawn(process.execPath, [TS_NODE, path.join(ROOT, "pipelines", `${name}.ts`), ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   child.stdout?.on("data", (chunk) => (stdout += chunk));
@@ -27,6 +28,10 @@ export function startCosmic(args: string[], timeoutMs = 120_000): CosmicRun {
     }),
   );
   return { child, done };
+}
+
+export function startCosmic(args: string[], timeoutMs = 120_000): PipelineRun {
+  return startPipelineFile("cosmic", args, timeoutMs);
 }
 
 /** The `--json` summary: the last line of stdout. */

@@ -2,12 +2,11 @@
  * pipelines/stream-to-ptypy.ts publishes a preprocessed simulated scan in the cosmicstreams protocol; a cosmicstreams
  * source (what PtyPy's streaming loader reads) receives every frame with its position, and the start in SI units.
  */
-import * as path from "node:path";
-import { spawn } from "node:child_process";
 import { lastValueFrom, toArray } from "rxjs";
 import { cosmicstreamsSource } from "../../src/sources/cosmicstreams-source";
 import { Fault } from "../../src/model/fault";
 import { simulateScan } from "../../src/sim/scan";
+import { startPipelineFile, summaryOf } from "./run-cosmic";
 
 jest.setTimeout(120_000);
 
@@ -16,15 +15,10 @@ describe("pipelines/stream-to-ptypy.ts", () => {
     const points = 30;
     const faults: Fault[] = [];
     const received = lastValueFrom(cosmicstreamsSource({ address: "tcp://127.0.0.1:45313", scans: 1, idleTimeoutMs: 60_000, onFault: (f) => faults.push(f) }).pipe(toArray()));
-    const root = path.join(__dirname, "..", "..");
-    const child = spawn(
-      process.execPath,
-      [require.resolve("ts-node/dist/bin.js"), "pipelines/stream-to-ptypy.ts", "--simulate", String(points), "--frameserver", "tcp://127.0.0.1:45310", "--scan-control", "tcp://127.0.0.1:45311", "--publish", "tcp://127.0.0.1:45313", "--wait-subscribers", "1", "--json"],
-      { cwd: root, stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let stdout = "";
-    child.stdout.on("data", (chunk) => (stdout += chunk));
-    const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+    const { code, stdout } = await startPipelineFile("stream-to-ptypy", [
+      ...["--simulate", String(points), "--frameserver", "tcp://127.0.0.1:45310", "--scan-control", "tcp://127.0.0.1:45311"],
+      ...["--publish", "tcp://127.0.0.1:45313", "--wait-subscribers", "1", "--json"],
+    ]).done;
     const events = await received;
     expect(code).toBe(0);
     expect(faults).toEqual([]);
@@ -39,6 +33,6 @@ describe("pipelines/stream-to-ptypy.ts", () => {
     });
     const photons = frames.reduce((sum, f) => sum + f.data.reduce((a, b) => a + b, 0), 0) / points;
     expect(photons).toBeGreaterThan(1e7);
-    expect(JSON.parse(stdout.trim().split("\n").pop() as string).frames.processed).toBe(points);
+    expect(summaryOf(stdout).frames.processed).toBe(points);
   });
 });
