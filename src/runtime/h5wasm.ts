@@ -3,6 +3,7 @@
  * dynamic `import()` hidden from TypeScript and ts-jest (which would rewrite it to `require`) loads it under
  * ts-node and under jest (started with --experimental-vm-modules). See ../shared/TOOLCHAIN.md.
  */
+import * as v8 from "node:v8";
 import type * as H5Module from "h5wasm/node" with { "resolution-mode": "import" };
 
 export type H5 = typeof H5Module;
@@ -21,8 +22,16 @@ const importESM = new Function("specifier", `return import(specifier); // ${proc
 
 let loading: Promise<H5> | undefined;
 
-/** The ready h5wasm module (loaded once). */
+/**
+ * The ready h5wasm module (loaded once).
+ *
+ * HDF5's WebAssembly is compiled by V8's optimizing tier from each function's first call (`--no-liftoff`): under
+ * the default dynamic tiering much of HDF5's per-call code stayed in the baseline tier however long a scan ran, and
+ * appending measured up to 1.3x slower (bench `store-raw`). h5wasm compiles lazily, so the flag is set before the
+ * import and stays set: it applies to any WebAssembly this process compiles afterwards (the FFT's too).
+ */
 export function loadH5wasm(): Promise<H5> {
+  if (loading === undefined) v8.setFlagsFromString("--no-liftoff");
   loading ??= importESM("h5wasm/node").then(async (module) => {
     const h5 = module.default;
     await h5.ready;
