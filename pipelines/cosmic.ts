@@ -147,8 +147,10 @@ export const cosmic = definePipeline<CosmicConfig, Incoming>({
     const r = config.reconstruct;
     if (r.engine === "none") return undefined;
     const truth = simulatedTruth(config);
-    const options = { engine: { algorithm: r.engine }, iterations: r.iterations, snapshotEveryIterations: r.snapshotEveryIterations, iterationsAfterEnd: r.iterationsAfterEnd };
-    return measured("reconstruct", context.metrics, reconstruct(options, truth ? { truth, truthOnFinalOnly: true } : {}), pointsOf, () => 0);
+    const { iterations, snapshotEveryIterations, iterationsAfterEnd, settledObjectChange } = r;
+    const options = { engine: { algorithm: r.engine }, iterations, snapshotEveryIterations, iterationsAfterEnd, settledObjectChange };
+    const onFinal = () => (context.finalReadyAtMs = Date.now());
+    return measured("reconstruct", context.metrics, reconstruct(options, truth ? { truth, truthOnFinalOnly: true, onFinal } : { onFinal }), pointsOf, () => 0);
   },
 
   outputs(config, context) {
@@ -170,6 +172,16 @@ function simulatedTruth(config: CosmicConfig) {
 
 // ---------------------------------------------------------------------------------------------------------
 // Command line: flags override the --config file, which overrides the defaults; the result is decoded whole.
+
+/**
+ * The reconstruction's defaults: at most 100 iterations in all, but once the scan has ended it stops as soon as the
+ * object has settled (an iteration moves it by less than 0.1 %), after at least 5 iterations over the last frames.
+ * DM comes to rest within the power bound: on the 1000-point scan the object moves 0.5-2 % in the first iteration
+ * after the end, 0.1 % by the 9th to 11th and 1e-4 by the 14th to 16th, while the error against the truth changes
+ * by about 0.001 after the 5th and by less than 0.0002 after the 10th. `reconstruct.settledObjectChange: 0` runs
+ * `iterations` in all, as before.
+ */
+export const RECONSTRUCT_DEFAULTS = { iterations: 100, iterationsAfterEnd: 5, settledObjectChange: 1e-3 } as const;
 
 const integer = (value: string) => {
   const n = Number(value);
@@ -199,7 +211,7 @@ export function commandLine(): Command {
     .option("--rate <fps>", "simulated scan: frames per second (default: as fast as the pipeline reads)", number)
     .option("--sim-port <port>", "simulated scan: first of three loopback ports", integer)
     .addOption(new Option("--engine <engine>", "reconstruction engine").choices(["dm", "raar", "epie", "none"]))
-    .option("--iterations <n>", "reconstruction iterations", integer)
+    .option("--iterations <n>", "reconstruction iterations in all, at most (it stops sooner once settled after the end)", integer)
     .addOption(new Option("--store <policy>", "storage: block (lossless), bypass (skips when behind), off").choices(["block", "bypass", "off"]))
     .option("--credits <n>", "frames the source may have unacknowledged", integer)
     .option("--publish <address>", "publish processed frames in the cosmicstreams protocol (PUB bind address)")
@@ -253,7 +265,7 @@ export function configFromCommandLine(options: Record<string, unknown>, file: Re
     store: { policy: "block", formats: ["cxi", "ptyd"], ...fileStore, ...(options.store ? { policy: options.store } : {}) },
     reconstruct: {
       engine: "dm",
-      iterations: 100,
+      ...RECONSTRUCT_DEFAULTS,
       ...fileReconstruct,
       ...(options.engine ? { engine: options.engine } : {}),
       ...(options.iterations !== undefined ? { iterations: options.iterations } : {}),

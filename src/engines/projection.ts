@@ -245,16 +245,20 @@ export class ProjectionEngine extends EngineBase {
 
   /** sqrt(||P - P_previous||^2 / ||P||^2), then remembers P. */
   private probeChange(): number {
-    const probe = this.probe.data;
-    const previous = this.previousProbe;
-    let difference = 0;
-    let power = 0;
-    for (let k = 0; k < probe.length; k++) {
-      const d = probe[k] - previous[k];
-      difference += d * d;
-      power += probe[k] * probe[k];
-      previous[k] = probe[k];
-    }
-    return power > 0 ? Math.sqrt(difference / power) : 0;
+    const change = relativeChange(this.previousProbe, this.probe.data);
+    this.previousProbe.set(this.probe.data);
+    return change;
   }
+}
+
+/** sqrt(||now - before||^2 / ||now||^2), 0 when `now` is 0: how far an iteration moved an image. */
+export function relativeChange(before: Float32Array, now: Float32Array): number {
+  let difference = 0;
+  let power = 0;
+  for (let k = 0; k < now.length; k++) {
+    const d = now[k] - before[k];
+    difference += d * d;
+    power += now[k] * now[k];
+  }
+  return power > 0 ? Math.sqrt(difference / power) : 0;
 }

@@ -33,9 +33,10 @@ export type PartitionRequest =
   | { op: "init"; frameSize: number; objectCols: number; object: Float32Array; probe: Float32Array; objectSums: PartialSums[]; probeSums: PartialSums[] }
   | { op: "attach"; partition: number; store: ReturnType<FrameStore["arrays"]> }
   | { op: "fourier"; id: number; partitions: number[]; started: number[]; coefficients: ExitWaveCoefficients; powerBound: number }
-  | { op: "object" | "probe"; id: number; partitions: number[] };
+  | { op: "object" | "probe"; id: number; partitions: number[] }
+  | { op: "niceness"; id: number; niceness: number };
 
-export type PartitionReply = { id: number; errorSums?: number[] } | { id: number; error: string };
+export type PartitionReply = { id: number; errorSums?: number[]; niceness?: number } | { id: number; error: string };
 
 const WORKER_SCRIPT = path.join(__dirname, "worker-partitions.ts");
 
@@ -43,8 +44,10 @@ function sharedSums(pixels: number): PartialSums {
   return { numerator: new Float64Array(new SharedArrayBuffer(16 * pixels)), denominator: new Float64Array(new SharedArrayBuffer(8 * pixels)) };
 }
 
+type Reply = { errorSums?: number[]; niceness?: number };
+
 interface Pending {
-  resolve: (reply: { errorSums?: number[] }) => void;
+  resolve: (reply: Reply) => void;
   reject: (error: Error) => void;
 }
 
@@ -92,6 +95,13 @@ export class WorkerPartitionRunner implements PartitionRunner {
     this.active = Math.max(1, Math.min(threads, this.workers.length));
   }
 
+  /** Every worker thread's scheduling niceness (engines/niceness.ts, best effort); resolves with what is in force. */
+  async setNiceness(niceness: number): Promise<number[]> {
+    if (this.failure) throw this.failure;
+    const replies = await Promise.all(this.workers.map((worker) => this.call(worker, { op: "niceness", id: 0, niceness })));
+    return replies.map((reply) => reply.niceness as number);
+  }
+
   dispose(): void {
     this.abort(new Error("partition workers terminated"));
     for (const worker of this.workers) {
@@ -131,7 +141,7 @@ export class WorkerPartitionRunner implements PartitionRunner {
   }
 
   /** Splits the partitions over the active workers in contiguous blocks and waits for all of them. */
-  private async everywhere(request: (partitions: number[]) => PartitionRequest, collect?: (partitions: number[], reply: { errorSums?: number[] }) => void): Promise<void> {
+  private async everywhere(request: (partitions: number[]) => PartitionRequest, collect?: (partitions: number[], reply: Reply) => void): Promise<void> {
     if (this.failure) throw this.failure;
     const blocks = partitionBlocks(this.partitions, this.active);
     await Promise.all(
@@ -144,7 +154,7 @@ export class WorkerPartitionRunner implements PartitionRunner {
     );
   }
 
-  private call(worker: Worker, message: PartitionRequest): Promise<{ errorSums?: number[] }> {
+  private call(worker: Worker, message: PartitionRequest): Promise<Reply> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -187,6 +197,10 @@ export class ThreadedProjectionEngine extends ProjectionEngine {
     this.runnerHandle.setThreads(threads);
   }
 
+  setNiceness(niceness: number): Promise<number[]> {
+    return this.runnerHandle.setNiceness(niceness);
+  }
+
   dispose(): void {
     this.runnerHandle.dispose();
   }
@@ -206,7 +220,7 @@ export class WorkerEngine implements ReconstructionEngine {
   readonly errors: number[] = [];
   framesUsed = 0;
   private readonly worker: Worker;
-  private readonly pending = new Map<number, { resolve: (errors: number[]) => void; reject: (error: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (reply: { errors?: number[]; niceness?: number }) => void; reject: (error: Error) => void }>();
   private nextId = 0;
   private failure: Error | null = null;
 
@@ -223,7 +237,7 @@ export class WorkerEngine implements ReconstructionEngine {
       if (!waiting) return;
       this.pending.delete(reply.id);
       if ("error" in reply) waiting.reject(new Error(`engine worker: ${reply.error}`));
-      else waiting.resolve(reply.errors);
+      else waiting.resolve(reply);
     });
     this.worker.on("error", (error) => this.abort(error));
     this.worker.on("exit", (code) => {
@@ -243,7 +257,7 @@ export class WorkerEngine implements ReconstructionEngine {
 
   async iterate(count = 1): Promise<number> {
     if (this.framesUsed === 0) throw new Error("no frames to iterate on");
-    const errors = await this.call({ op: "iterate", id: 0, count });
+    const errors = (await this.call({ op: "iterate", id: 0, count })).errors as number[];
     this.errors.push(...errors);
     return errors[errors.length - 1];
   }
@@ -252,13 +266,18 @@ export class WorkerEngine implements ReconstructionEngine {
     return snapshotOf(this, this.setup, final);
   }
 
+  /** The worker thread's scheduling niceness (engines/niceness.ts, best effort); resolves with what is in force. */
+  async setNiceness(niceness: number): Promise<number[]> {
+    return [(await this.call({ op: "niceness", id: 0, niceness })).niceness as number];
+  }
+
   dispose(): void {
     this.abort(new Error("engine worker terminated"));
     this.worker.removeAllListeners();
     void this.worker.terminate();
   }
 
-  private call(request: EngineRequest): Promise<number[]> {
+  private call(request: EngineRequest): Promise<{ errors?: number[]; niceness?: number }> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {

@@ -6,6 +6,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { createEngine, EngineSetup, FrameBatch } from "./index";
 import { EngineOptions } from "./options";
+import { setThreadNiceness } from "./niceness";
 
 export interface EngineWorkerData {
   options: EngineOptions;
@@ -14,8 +15,8 @@ export interface EngineWorkerData {
   probe: Float32Array;
 }
 
-export type EngineRequest = { op: "add"; id: number; batch: FrameBatch } | { op: "iterate"; id: number; count: number };
-export type EngineReply = { id: number; errors: number[] } | { id: number; error: string };
+export type EngineRequest = { op: "add"; id: number; batch: FrameBatch } | { op: "iterate"; id: number; count: number } | { op: "niceness"; id: number; niceness: number };
+export type EngineReply = { id: number; errors: number[] } | { id: number; niceness: number } | { id: number; error: string };
 
 const { options, setup, object, probe } = (workerData as { data: EngineWorkerData }).data;
 const engine = createEngine(options, setup);
@@ -32,7 +33,9 @@ port.on("message", (request: EngineRequest) => {
       },
       (error: unknown) => port.postMessage({ id: request.id, error: error instanceof Error ? error.message : String(error) }),
     );
-  if (request.op === "add") {
+  if (request.op === "niceness") {
+    port.postMessage({ id: request.id, niceness: setThreadNiceness(request.niceness) });
+  } else if (request.op === "add") {
     void done(Promise.resolve().then(() => (engine.addFrames(request.batch), [])));
   } else {
     const before = engine.errors.length;

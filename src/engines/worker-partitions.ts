@@ -7,6 +7,7 @@ import { parentPort } from "node:worker_threads";
 import { FrameStore } from "./frames";
 import { PartialSums, ProjectionPartition } from "./projection";
 import type { PartitionReply, PartitionRequest } from "./threads";
+import { setThreadNiceness } from "./niceness";
 
 interface Shared {
   object: Float32Array;
@@ -26,6 +27,7 @@ function partition(state: Shared, p: number): ProjectionPartition {
 }
 
 function handle(request: PartitionRequest): PartitionReply | undefined {
+  if (request.op === "niceness") return { id: request.id, niceness: setThreadNiceness(request.niceness) };
   if (request.op === "init") {
     const { frameSize, objectCols, object, probe, objectSums, probeSums } = request;
     shared = { frameSize, objectCols, object, probe, objectSums, probeSums, partitions: [] };

@@ -6,18 +6,23 @@
  *   (ScanMeta.positionsM) plus `marginPx`, the probe guessed from the mean pattern of the frames so far (propagated
  *   to the sample when the engine options or the scan's `start` give the zone plate's defocus, `probeDefocusM`:
  *   engines/probe.ts; without it the guess is the focus and DM takes ~80 iterations instead of ~10 to converge).
- * - Each chunk's frames are copied into the engine, then the chunk is acknowledged (its credits go back).
+ * - Each chunk's frames are copied as it arrives and the chunk is acknowledged at once (its credits go back, even
+ *   while an iteration runs); the engine takes the copies in at the next step.
  * - Between arrivals it iterates, one iteration per scheduled step, so the event loop (sockets, storage) runs
- *   between iterations; chunks that arrive during an iteration wait (unacknowledged: backpressure) for the next step.
+ *   between iterations.
  * - Snapshots go out every `snapshotEveryIterations` iterations and/or `snapshotEverySeconds`; after `end` it runs
- *   until at least `iterations` in all and `iterationsAfterEnd` since the end are done, emits the final snapshot
- *   (`final: true`) and lets the engine (and its worker threads) go.
+ *   until at least `iterations` in all and `iterationsAfterEnd` since the end are done, or, with
+ *   `settledObjectChange`, until the object has settled (an iteration moves it by less than that) after at least
+ *   `iterationsAfterEnd`; then it emits the final snapshot (`final: true`) and lets the engine (and its worker
+ *   threads) go.
  * - Service mode: it then waits for the next scan's `start` and reconstructs that one; the output completes when
  *   the source completes and the last scan's final snapshot is out. A source that completes mid-scan ends the scan
  *   (final snapshot included); a `start` that arrives before `end` ends the current scan first.
  * - Errors (from the source or the engine) propagate; unsubscribing, erroring or completing terminates workers.
  * - Threads (engines/threads.ts): DM/RAAR partitions on `cores - 1` worker threads while the scan is live (one
- *   core left to acquisition and preprocessing), all cores after `end`, with the same result whatever the count;
+ *   core left to acquisition and preprocessing), at the lowest scheduling priority (`liveNiceness`), so a source
+ *   at the detector's rate and the preprocessing are never held back by the reconstruction; all cores at the
+ *   process's priority after `end`, with the same result whatever the count;
  *   ePIE, sequential, runs whole in one worker thread (after 10 DM iterations unless `warmUpDmIterations` says
  *   otherwise: engines/epie-from-dm.ts). This thread only copies frames in and reduces partial sums.
  * - With `truth` (simulated sources) each snapshot carries `errorToTruth` (numerics/quality `errorAgainstTruth`,
@@ -27,18 +32,20 @@
  * plus the exit wave 8 N^2 for DM/RAAR (13 N^2 in all, 213 kB at 128 x 128; ePIE 5 N^2), in arrays that grow by
  * doubling (so up to twice that). Everything else is fixed per scan: object 8 R C bytes (R x C object), probe
  * 8 N^2, per partition partial sums 24 (R C + N^2), per thread FFT scratch about 40 N^2; chunks are let go (acked) once
- * copied in, snapshots are copies handed downstream, and events wait in the queue only while an iteration runs
- * (bounded by the upstream credits, since unacknowledged chunks hold them).
+ * copied, snapshots are copies handed downstream. The copies wait in the queue while an iteration runs (5 N^2 bytes
+ * a frame): frames the engine is about to hold anyway, so the bound above covers them.
  */
 import * as os from "node:os";
 import * as t from "io-ts";
 import { Observable, OperatorFunction, SchedulerLike, Subscription, asyncScheduler } from "rxjs";
-import { NonNegativeInteger, PositiveInteger, PositiveNumber, decodeOrThrow } from "../model/codec";
-import { Envelope } from "../model/envelope";
+import { NonNegativeInteger, NonNegativeNumber, PositiveInteger, PositiveNumber, decodeOrThrow } from "../model/codec";
+import { Envelope, envelope } from "../model/envelope";
 import { ScanEvent } from "../model/events";
 import { Chunk, ComplexImage, ScanMeta, Snapshot } from "../model/scan";
 import { EngineSetup, FrameBatch, batchFromChunk, engineOptions, EngineOptions, EngineOptionsCodec } from "../engines";
 import { ThreadCounts, createStreamingEngine } from "../engines/threads";
+import { relativeChange } from "../engines/projection";
+import { MAX_NICENESS } from "../engines/niceness";
 import { objectPixelSizeM, objectShapeFor, viewsTopLeft, wavelengthM } from "../numerics/geometry";
 import { errorAgainstTruth, illuminatedRegion } from "../numerics/quality";
 
@@ -50,6 +57,11 @@ export const ReconstructOptionsCodec = t.intersection(
       iterations: PositiveInteger,
       /** Iterations after `end`, at least, so the last frames are worked in (default 20). */
       iterationsAfterEnd: NonNegativeInteger,
+      /**
+       * After `end`, stop before `iterations` in all once the object has settled: an iteration moved it by less than
+       * this, ||O_k - O_(k-1)|| / ||O_k|| (still after at least `iterationsAfterEnd`). Default 0: off.
+       */
+      settledObjectChange: NonNegativeNumber,
       /** A snapshot every this many iterations (default 10). */
       snapshotEveryIterations: PositiveInteger,
       /** ... and/or every this many seconds (default: by iterations only). */
@@ -58,6 +70,12 @@ export const ReconstructOptionsCodec = t.intersection(
       marginPx: NonNegativeInteger,
       /** Cores to use after `end` (default os.availableParallelism()); cores - 1 while the scan is live. */
       cores: PositiveInteger,
+      /**
+       * Scheduling niceness added to the engine's worker threads while the scan is live (default 19, the most:
+       * acquisition and preprocessing always come first, the reconstruction takes what is left of the cores); after
+       * `end` they go back to this process's niceness (engines/niceness.ts: best effort). 0 leaves them alone.
+       */
+      liveNiceness: NonNegativeInteger,
     }),
   ],
   "ReconstructOptions",
@@ -74,6 +92,8 @@ export interface StreamEngine {
   snapshot(final?: boolean): Snapshot;
   /** Worker threads to use from now on (threaded engines). */
   setThreads?(threads: number): void;
+  /** Scheduling niceness of the worker threads from now on (threaded engines; best effort, see engines/niceness.ts). */
+  setNiceness?(niceness: number): Promise<unknown>;
   /** Lets worker threads go. */
   dispose?(): void;
 }
@@ -88,8 +108,13 @@ export interface ReconstructHooks {
   iterationGapMs?: number;
   /** Ground truth on the operator's object grid (same margin), for `errorToTruth`; `probe` fixes the region compared. */
   truth?: { object: ComplexImage; probe?: ComplexImage };
-  /** Compare with the truth on the final snapshot only (it costs a few hundred ms of the main thread each time). */
+  /** Compare with the truth on the final snapshot only (seconds of the main thread on a large object). */
   truthOnFinalOnly?: boolean;
+  /**
+   * Called with each final snapshot as soon as the engine's state is copied, before the comparison with the truth
+   * (which only a simulation can run): when the final reconstruction was ready.
+   */
+  onFinal?: (snapshot: Snapshot) => void;
 }
 
 interface ScanState {
@@ -99,6 +124,9 @@ interface ScanState {
   objectPixelSizeM?: number;
   ended: boolean;
   iterationAtEnd: number;
+  /** After `end`, with `settledObjectChange`: the object after the last iteration, and how far that iteration moved it. */
+  lastObject?: Float32Array;
+  objectChange: number;
   lastSnapshotIteration: number;
   lastSnapshotMs: number;
   truthRegion?: Uint8Array;
@@ -110,11 +138,15 @@ export function reconstruct(optionsInput: ReconstructOptionsInput, hooks: Recons
   const engineSettings = engineOptions({ ...(given.engine.algorithm === "epie" ? { warmUpDmIterations: 10 } : {}), ...given.engine });
   const iterations = given.iterations ?? 100;
   const iterationsAfterEnd = given.iterationsAfterEnd ?? 20;
+  const settledObjectChange = given.settledObjectChange ?? 0;
   const everyIterations = given.snapshotEveryIterations ?? 10;
   const everyMs = given.snapshotEverySeconds === undefined ? Infinity : 1000 * given.snapshotEverySeconds;
   const marginPx = given.marginPx ?? 8;
   const cores = given.cores ?? os.availableParallelism();
   const liveThreads = Math.max(1, cores - 1);
+  const liveNiceness = given.liveNiceness ?? MAX_NICENESS;
+  /** The niceness worker threads go back to after `end`: this process's. */
+  const baseNiceness = os.getPriority();
   const scheduler = hooks.scheduler ?? asyncScheduler;
   const makeEngine = hooks.createEngine ?? createStreamingEngine;
   const iterationGapMs = hooks.iterationGapMs ?? 0;
@@ -153,6 +185,7 @@ export function reconstruct(optionsInput: ReconstructOptionsInput, hooks: Recons
         const state = scan as ScanState;
         const engine = state.engine as StreamEngine;
         const snapshot = { ...engine.snapshot(final), scanId: state.meta.scanId };
+        if (final) hooks.onFinal?.(snapshot);
         if (hooks.truth && (final || !hooks.truthOnFinalOnly)) snapshot.errorToTruth = truthError(state, snapshot);
         state.lastSnapshotIteration = engine.iteration;
         state.lastSnapshotMs = scheduler.now();
@@ -181,14 +214,20 @@ export function reconstruct(optionsInput: ReconstructOptionsInput, hooks: Recons
         // The engine options' defocus, else the one the scan announces (a beamline knows its zone plate's focus).
         const announced = given.engine.probeDefocusM === undefined ? (state.meta.probeDefocusM ?? meta.probeDefocusM) : undefined;
         const settings = announced === undefined ? engineSettings : { ...engineSettings, probeDefocusM: announced };
-        return makeEngine(settings, { frameSize, objectShape, objectPixelSizeM: pixelM, wavelengthM: wavelengthM(meta.energyEv) }, { threads: state.ended ? cores : liveThreads, maxThreads: cores });
+        const engine = makeEngine(settings, { frameSize, objectShape, objectPixelSizeM: pixelM, wavelengthM: wavelengthM(meta.energyEv) }, { threads: state.ended ? cores : liveThreads, maxThreads: cores });
+        if (!state.ended && liveNiceness > 0) setNiceness(engine, baseNiceness + liveNiceness);
+        return engine;
       };
+
+      /** A scheduling hint: a worker that died shows at the next iteration, so a failure here is not an error. */
+      const setNiceness = (engine: StreamEngine, niceness: number) => void engine.setNiceness?.(Math.min(MAX_NICENESS, niceness))?.catch(() => undefined);
 
       const endScan = (state: ScanState) => {
         if (state.ended) return;
         state.ended = true;
         state.iterationAtEnd = state.engine?.iteration ?? 0;
         state.engine?.setThreads?.(cores);
+        if (state.engine && liveNiceness > 0) setNiceness(state.engine, baseNiceness);
       };
 
       /** Applies queued events in order; stops at a scan that has ended (its final snapshot comes first). */
@@ -197,7 +236,7 @@ export function reconstruct(optionsInput: ReconstructOptionsInput, hooks: Recons
           const event = queue.shift() as ScanEvent<Chunk, unknown>;
           switch (event.kind) {
             case "start":
-              scan = { meta: event.meta, ended: false, iterationAtEnd: 0, lastSnapshotIteration: 0, lastSnapshotMs: scheduler.now() };
+              scan = { meta: event.meta, ended: false, iterationAtEnd: 0, objectChange: Infinity, lastSnapshotIteration: 0, lastSnapshotMs: scheduler.now() };
               break;
             case "meta":
               if (scan) scan.meta = { ...event.meta, positionsM: event.meta.positionsM ?? scan.meta.positionsM };
@@ -228,12 +267,20 @@ export function reconstruct(optionsInput: ReconstructOptionsInput, hooks: Recons
       };
 
       const finished = (state: ScanState, engine: StreamEngine) =>
-        state.ended && engine.iteration >= Math.max(iterations, state.iterationAtEnd + iterationsAfterEnd);
+        state.ended &&
+        engine.iteration >= state.iterationAtEnd + iterationsAfterEnd &&
+        (engine.iteration >= iterations || state.objectChange < settledObjectChange);
 
       const afterIteration = () => {
         if (closed) return;
         const state = scan as ScanState;
         const engine = state.engine as StreamEngine;
+        if (state.ended && settledObjectChange > 0) {
+          // A copy of the object per iteration after the end only (a few ms at 1000 frames' object).
+          const object = engine.snapshot(false).object.data;
+          state.objectChange = state.lastObject ? relativeChange(state.lastObject, object) : Infinity;
+          state.lastObject = object;
+        }
         const dueByCount = engine.iteration - state.lastSnapshotIteration >= everyIterations;
         const dueByTime = scheduler.now() - state.lastSnapshotMs >= everyMs;
         if ((dueByCount || dueByTime) && !finished(state, engine)) emit(false);
@@ -288,7 +335,9 @@ export function reconstruct(optionsInput: ReconstructOptionsInput, hooks: Recons
 
       const sourceSubscription = source.subscribe({
         next: (event) => {
-          queue.push(event);
+          queue.push(event.kind === "item" ? copied(event) : event);
+          // Acked after the copy is queued: a synchronous source may emit the next chunk inside this ack.
+          if (event.kind === "item") event.item.ack();
           wake();
         },
         error: (error) => fail(error),
@@ -306,6 +355,18 @@ export function reconstruct(optionsInput: ReconstructOptionsInput, hooks: Recons
         for (const event of queue.splice(0)) letGo(event);
       };
     });
+}
+
+/**
+ * A chunk's frames copied out and the chunk acknowledged at once, so its credits go back to the source while an
+ * iteration runs (the engine takes the copy in at the next step). Holding the chunk until then held the source
+ * back for up to an iteration (0.3-1 s at 1000 frames, seconds while the scan is live and the workers yield): at
+ * 160 raw frames/s that is more than the credits' slack of 64 frames, so the frameserver had to wait.
+ */
+function copied(event: ScanEvent<Chunk, unknown> & { kind: "item" }): ScanEvent<Chunk, unknown> {
+  const chunk = event.item.value;
+  const copy: Chunk = { ...chunk, data: chunk.data.slice(), weights: chunk.weights.slice(), indices: chunk.indices.slice(), positionsYX: chunk.positionsYX.slice() };
+  return { ...event, item: envelope(copy) };
 }
 
 /** Acks what the operator will never take in (on error or unsubscribe), so upstream credits are not lost. */

@@ -45,6 +45,11 @@ export class PipelineContext {
   lastFrameAtMs: number | undefined;
   firstFrameAtMs: number | undefined;
   finalSnapshotAtMs: number | undefined;
+  /**
+   * When the final reconstruction was ready, if the reconstruction tells (its `onFinal` hook): before the comparison
+   * with a simulation's truth, which delays `finalSnapshotAtMs` by seconds on a large object.
+   */
+  finalReadyAtMs: number | undefined;
   private readonly write: (line: string) => void;
   private readonly faultLinesPerReason: number;
   private readonly fileWaiters = new Map<string, Array<(summary: SinkSummary) => void>>();

@@ -4,7 +4,7 @@
  * hold at once (so a small credit limit is a configuration error, not a deadlock).
  */
 import * as t from "io-ts";
-import { NonNegativeInteger, PositiveInteger, PositiveNumber } from "../model/codec";
+import { NonNegativeInteger, NonNegativeNumber, PositiveInteger, PositiveNumber } from "../model/codec";
 import { PowerOfTwoSize } from "../preprocess/config";
 import { PreprocessEngineConfig } from "../kernel/config";
 import { preprocessEngineHolds } from "../operators/preprocess-engine";
@@ -70,7 +70,12 @@ export const ReconstructConfig = t.intersection([
     engine: t.keyof({ dm: null, raar: null, epie: null, none: null }, "engine (dm, raar, epie or none)"),
     iterations: PositiveInteger,
   }),
-  t.partial({ snapshotEveryIterations: PositiveInteger, iterationsAfterEnd: NonNegativeInteger }),
+  t.partial({
+    snapshotEveryIterations: PositiveInteger,
+    iterationsAfterEnd: NonNegativeInteger,
+    /** After the end, stop before `iterations` once an iteration moves the object by less than this (0: off). */
+    settledObjectChange: NonNegativeNumber,
+  }),
 ]);
 
 const CosmicFields = t.intersection(

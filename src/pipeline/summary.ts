@@ -25,7 +25,14 @@ export interface RunSummary {
   files: string[];
   sinks: Array<{ sink: string; path?: string; framesWritten: number; framesSkipped: number; bytesWritten: number; writeSeconds: number; queueHighWaterBytes: number; closedBy: string }>;
   reconstruction?: { iteration: number; framesUsed: number; error: number; errorToTruth?: number; final: boolean };
-  timings: { totalS: number; acquisitionS?: number; lastFrameToFinalReconstructionS?: number };
+  timings: {
+    totalS: number;
+    acquisitionS?: number;
+    /** From the last frame in to the final reconstruction ready (before any comparison with the truth). */
+    lastFrameToFinalReconstructionS?: number;
+    /** How long the final reconstruction's comparison with the simulation's truth took after that. */
+    truthComparisonS?: number;
+  };
   /** Peak resident memory of the process over the run (MB), for soak checks. */
   maxRssMB: number;
   stages: Array<{ stage: string; itemsIn: number; itemsOut: number; ratePerS: number; busyFraction: number; maxQueueDepth: number }>;
@@ -56,6 +63,7 @@ export function summarize(name: string, context: PipelineContext, exitCode: numb
   }
   const snapshot = context.lastSnapshot;
   const now = Date.now();
+  const finalAtMs = context.finalReadyAtMs ?? context.finalSnapshotAtMs;
   return {
     pipeline: name,
     exitCode,
@@ -96,8 +104,9 @@ export function summarize(name: string, context: PipelineContext, exitCode: numb
     timings: {
       totalS: round((now - context.startedAtMs) / 1000),
       ...(context.firstFrameAtMs !== undefined && context.lastFrameAtMs !== undefined ? { acquisitionS: round((context.lastFrameAtMs - context.firstFrameAtMs) / 1000) } : {}),
-      ...(context.finalSnapshotAtMs !== undefined && context.lastFrameAtMs !== undefined
-        ? { lastFrameToFinalReconstructionS: round((context.finalSnapshotAtMs - context.lastFrameAtMs) / 1000) }
+      ...(finalAtMs !== undefined && context.lastFrameAtMs !== undefined ? { lastFrameToFinalReconstructionS: round((finalAtMs - context.lastFrameAtMs) / 1000) } : {}),
+      ...(snapshot?.errorToTruth !== undefined && context.finalReadyAtMs !== undefined && context.finalSnapshotAtMs !== undefined
+        ? { truthComparisonS: round((context.finalSnapshotAtMs - context.finalReadyAtMs) / 1000) }
         : {}),
     },
     maxRssMB: round(peakRssKiB() / 1024, 1),
@@ -127,7 +136,8 @@ export function summaryLines(summary: RunSummary): string[] {
     lines.push(
       `  reconstruction: iteration ${r.iteration}, ${r.framesUsed} frames, Fourier error ${r.error.toPrecision(3)}` +
         (r.errorToTruth !== undefined ? `, error against the truth ${r.errorToTruth.toFixed(3)}` : "") +
-        (summary.timings.lastFrameToFinalReconstructionS !== undefined ? `, final ${summary.timings.lastFrameToFinalReconstructionS.toFixed(1)} s after the last frame` : ""),
+        (summary.timings.lastFrameToFinalReconstructionS !== undefined ? `, final ${summary.timings.lastFrameToFinalReconstructionS.toFixed(1)} s after the last frame` : "") +
+        (summary.timings.truthComparisonS !== undefined ? ` (then ${summary.timings.truthComparisonS.toFixed(1)} s comparing with the truth)` : ""),
     );
   }
   for (const file of summary.files) lines.push(`  wrote ${file}`);

@@ -2,7 +2,8 @@
  * Emission semantics of `reconstruct` with a fake engine (one iteration per virtual millisecond): cadence by
  * iterations and by time, the final snapshot after `end`, completion, service mode, acks, errors, teardown.
  */
-import { Observable, lastValueFrom, map, take, toArray } from "rxjs";
+import * as os from "node:os";
+import { Observable, Subject, lastValueFrom, map, take, toArray } from "rxjs";
 import { envelope } from "../../src/model/envelope";
 import { EngineSetup, FrameBatch } from "../../src/engines";
 import { ScanEvent } from "../../src/model/events";
@@ -18,10 +19,13 @@ class FakeEngine implements StreamEngine {
   framesUsed = 0;
   disposed = 0;
   threads: number[] = [];
+  niceness: number[] = [];
   constructor(
     readonly setup: EngineSetup,
     startThreads: number,
     private readonly failAt = Infinity,
+    /** The (one-pixel) object after `iteration` iterations. */
+    private readonly objectAt: (iteration: number) => number = () => 0,
   ) {
     this.threads.push(startThreads);
   }
@@ -34,11 +38,15 @@ class FakeEngine implements StreamEngine {
     return 1 / this.iteration;
   }
   snapshot(final = false): Snapshot {
-    const image = { rows: 1, cols: 1, data: new Float32Array(2) };
+    const image = { rows: 1, cols: 1, data: Float32Array.of(this.objectAt(this.iteration), 0) };
     return { iteration: this.iteration, framesUsed: this.framesUsed, error: 1 / this.iteration, object: image, probe: image, objectPixelSizeM: [1, 1], final };
   }
   setThreads(threads: number): void {
     this.threads.push(threads);
+  }
+  async setNiceness(niceness: number): Promise<number[]> {
+    this.niceness.push(niceness);
+    return [niceness];
   }
   dispose(): void {
     this.disposed += 1;
@@ -67,14 +75,14 @@ function chunkOf(meta: ScanMeta, index: number, count: number): Chunk {
 type Event = ScanEvent<Chunk, unknown>;
 const show = map((s: Snapshot) => `${s.final ? "final" : "it"} ${s.iteration} (${s.framesUsed})`);
 
-function setup(options: { failAt?: number } = {}) {
+function setup(options: { failAt?: number; objectAt?: (iteration: number) => number } = {}) {
   const scheduler = testScheduler();
   const engines: FakeEngine[] = [];
   const hooks: ReconstructHooks = {
     scheduler,
     iterationGapMs: 1,
     createEngine: (_options, engineSetup, threads) => {
-      const engine = new FakeEngine(engineSetup, threads.threads, options.failAt);
+      const engine = new FakeEngine(engineSetup, threads.threads, options.failAt, options.objectAt);
       engines.push(engine);
       return engine;
     },
@@ -109,6 +117,43 @@ describe("reconstruct (stream)", () => {
     // cores - 1 threads while live, all after the end; the engine is let go after the final snapshot.
     expect(engines[0].threads).toEqual([1, 2]);
     expect(engines[0].disposed).toBe(1);
+    // Live, the workers yield to acquisition (the most niceness, 19, on top of this process's); after the end
+    // they are back at this process's.
+    expect(engines[0].niceness).toEqual([Math.min(19, os.getPriority() + 19), os.getPriority()]);
+  });
+
+  it("leaves the workers' niceness alone with liveNiceness 0; tells onFinal of the final snapshot", () => {
+    const { scheduler, engines, hooks, events } = setup();
+    const finals: string[] = [];
+    scheduler.run(({ cold, expectObservable }) => {
+      const options = { engine: { algorithm: "dm" as const }, iterations: 3, iterationsAfterEnd: 1, snapshotEveryIterations: 1, liveNiceness: 0, cores: 2 };
+      const onFinal = (snapshot: Snapshot) => finals.push(`${snapshot.final ? "final" : "it"} ${snapshot.iteration} at ${scheduler.now()}`);
+      expectObservable(cold<Event>("sa-e|", events).pipe(reconstruct(options, { ...hooks, onFinal }), show)).toBe("-xy-(z|)", { x: "it 1 (3)", y: "it 2 (3)", z: "final 3 (3)" });
+    });
+    expect(engines[0].niceness).toEqual([]);
+    expect(finals).toEqual(["final 3 at 4"]);
+  });
+
+  it("after the end, with settledObjectChange, stops once an iteration moves the object less than that, not before iterationsAfterEnd", () => {
+    // The object after k iterations is 2 - 2^-k: iteration k moves it by 2^-k / (2 - 2^-k), under 0.01 from k = 6.
+    const settling = { objectAt: (k: number) => 2 - 2 ** -k };
+    const options = { engine: { algorithm: "dm" as const }, iterations: 100, snapshotEveryIterations: 100, settledObjectChange: 0.01, cores: 2 };
+    for (const [iterationsAfterEnd, expected] of [
+      [1, "-------(z|)"],
+      [8, "-----------(y|)"],
+    ] as const) {
+      const { scheduler, hooks, events } = setup(settling);
+      scheduler.run(({ cold, expectObservable }) => {
+        // The end arrives at t 3 with 2 iterations done; the first after the end has nothing to compare with.
+        expectObservable(cold<Event>("sa-e|", events).pipe(reconstruct({ ...options, iterationsAfterEnd }, hooks), show)).toBe(expected, { z: "final 6 (3)", y: "final 10 (3)" });
+      });
+    }
+    // Without it, `iterations` in all as before.
+    const { scheduler, hooks, events } = setup(settling);
+    scheduler.run(({ cold, expectObservable }) => {
+      const plain = { ...options, settledObjectChange: undefined, iterations: 12, iterationsAfterEnd: 1 };
+      expectObservable(cold<Event>("sa-e|", events).pipe(reconstruct(plain, hooks), show)).toBe("-------------(z|)", { z: "final 12 (3)" });
+    });
   });
 
   it("snapshots every t seconds as well", () => {
@@ -181,30 +226,55 @@ describe("reconstruct (stream)", () => {
   });
 });
 
-describe("reconstruct with a source that answers acknowledgements at once", () => {
+/** An engine whose iterations take real (asynchronous) time, like the threaded engines; `running` counts those in flight. */
+function slowEngine(onIterationStart: (iteration: number) => void = () => undefined) {
+  const fake = new FakeEngine({} as EngineSetup, 1);
+  const state = { running: 0, mostAtOnce: 0 };
+  const engine: StreamEngine = {
+    get iteration() {
+      return fake.iteration;
+    },
+    get framesUsed() {
+      return fake.framesUsed;
+    },
+    addFrames: (batch) => fake.addFrames(batch),
+    snapshot: (final) => fake.snapshot(final),
+    async iterate() {
+      state.running += 1;
+      state.mostAtOnce = Math.max(state.mostAtOnce, state.running);
+      onIterationStart(fake.iteration);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      state.running -= 1;
+      return fake.iterate();
+    },
+  };
+  return { engine, state };
+}
+
+describe("reconstruct with real asynchronous iterations", () => {
+  it("acknowledges a chunk that arrives while an iteration runs at once, and takes its frames in at the next step", async () => {
+    const meta = scanMeta("during");
+    const source = new Subject<Event>();
+    const runningAtAck: number[] = [];
+    const { engine, state } = slowEngine((iteration) => {
+      if (iteration !== 0) return;
+      // Mid-iteration: a second chunk, then the end.
+      source.next({ kind: "item", item: envelope(chunkOf(meta, 1, 2), () => runningAtAck.push(state.running)) });
+      source.next({ kind: "end", meta, reason: "stop" });
+      source.complete();
+    });
+    const snapshots = lastValueFrom(source.pipe(reconstruct({ engine: { algorithm: "dm" }, iterations: 3, iterationsAfterEnd: 1 }, { createEngine: () => engine }), toArray()));
+    source.next({ kind: "start", meta });
+    source.next({ kind: "item", item: envelope(chunkOf(meta, 0, 3)) });
+    const all = await snapshots;
+    // Acked while the first iteration was still running (it used to wait for the next step).
+    expect(runningAtAck).toEqual([1]);
+    expect(all[all.length - 1]).toMatchObject({ final: true, iteration: 3, framesUsed: 5 });
+  });
+
   it("never runs two iterations at the same time when acking a chunk makes the source emit", async () => {
     const meta = scanMeta("sync");
-    let running = 0;
-    let mostAtOnce = 0;
-    // An engine whose iterations take real (asynchronous) time, like the threaded engines.
-    const fake = new FakeEngine({} as EngineSetup, 1);
-    const engine: StreamEngine = {
-      get iteration() {
-        return fake.iteration;
-      },
-      get framesUsed() {
-        return fake.framesUsed;
-      },
-      addFrames: (batch) => fake.addFrames(batch),
-      snapshot: (final) => fake.snapshot(final),
-      async iterate() {
-        running += 1;
-        mostAtOnce = Math.max(mostAtOnce, running);
-        await new Promise((resolve) => setTimeout(resolve, 2));
-        running -= 1;
-        return fake.iterate();
-      },
-    };
+    const { engine, state } = slowEngine();
     // A file-replay-like source: the next chunk is emitted synchronously inside the previous chunk's ack.
     const source = new Observable<Event>((subscriber) => {
       subscriber.next({ kind: "start", meta });
@@ -221,7 +291,7 @@ describe("reconstruct with a source that answers acknowledgements at once", () =
       sendNext();
     });
     const snapshots = await lastValueFrom(source.pipe(reconstruct({ engine: { algorithm: "dm" }, iterations: 5, iterationsAfterEnd: 2 }, { createEngine: () => engine }), toArray()));
-    expect(mostAtOnce).toBe(1);
+    expect(state.mostAtOnce).toBe(1);
     expect(snapshots[snapshots.length - 1]).toMatchObject({ final: true, framesUsed: 6 });
   });
 });
