@@ -147,9 +147,48 @@ class PaddedGrid {
     return [PaddedGrid.frequency(peakR, height) + dy, PaddedGrid.frequency(peakC, width) + dx];
   }
 
-  /** image(r - shift) by the Fourier shift theorem; the border mean is taken out first so the padding edge stays soft. */
+  /**
+   * image(r - shift) by the Fourier shift theorem; the border mean is taken out first so the padding edge stays
+   * soft. A whole-pixel shift is the same circular shift of the padded image, done as a copy.
+   */
   shift(image: Float64Array, shiftPx: [number, number]): Float64Array {
-    const { height, width, fft, rows, cols } = this;
+    const { height, width, fft } = this;
+    const [meanRe, meanIm] = this.borderMean(image);
+    const padded = this.pad(image, (re, im) => [re - meanRe, im - meanIm]);
+    const [sy, sx] = shiftPx;
+    let moved: Float64Array;
+    if (Number.isInteger(sy) && Number.isInteger(sx)) {
+      moved = roll(padded, height, width, sy, sx);
+    } else {
+      fft.forward(padded);
+      // exp(-2 pi i (u sy / H + v sx / W)) = row factor (u) x column factor (v).
+      const rowPhase = phaseFactors(height, (u) => (-2 * PI * PaddedGrid.frequency(u, height) * sy) / height);
+      const colPhase = phaseFactors(width, (v) => (-2 * PI * PaddedGrid.frequency(v, width) * sx) / width);
+      for (let u = 0; u < height; u++) {
+        const ur = rowPhase[2 * u];
+        const ui = rowPhase[2 * u + 1];
+        for (let v = 0; v < width; v++) {
+          const cosine = ur * colPhase[2 * v] - ui * colPhase[2 * v + 1];
+          const sine = ur * colPhase[2 * v + 1] + ui * colPhase[2 * v];
+          const k = 2 * (u * width + v);
+          const re = padded[k] * cosine - padded[k + 1] * sine;
+          padded[k + 1] = padded[k] * sine + padded[k + 1] * cosine;
+          padded[k] = re;
+        }
+      }
+      fft.inverse(padded);
+      moved = padded;
+    }
+    const out = this.crop(moved);
+    for (let k = 0; k < out.length; k += 2) {
+      out[k] += meanRe;
+      out[k + 1] += meanIm;
+    }
+    return out;
+  }
+
+  private borderMean(image: Float64Array): [number, number] {
+    const { rows, cols } = this;
     let meanRe = 0;
     let meanIm = 0;
     let count = 0;
@@ -161,29 +200,34 @@ class PaddedGrid {
         count++;
       }
     }
-    meanRe /= count;
-    meanIm /= count;
-    const padded = this.pad(image, (re, im) => [re - meanRe, im - meanIm]);
-    fft.forward(padded);
-    for (let u = 0; u < height; u++) {
-      for (let v = 0; v < width; v++) {
-        const angle = -2 * PI * ((PaddedGrid.frequency(u, height) * shiftPx[0]) / height + (PaddedGrid.frequency(v, width) * shiftPx[1]) / width);
-        const k = 2 * (u * width + v);
-        const cosine = cos(angle);
-        const sine = sin(angle);
-        const re = padded[k] * cosine - padded[k + 1] * sine;
-        padded[k + 1] = padded[k] * sine + padded[k + 1] * cosine;
-        padded[k] = re;
-      }
-    }
-    fft.inverse(padded);
-    const out = this.crop(padded);
-    for (let k = 0; k < out.length; k += 2) {
-      out[k] += meanRe;
-      out[k + 1] += meanIm;
-    }
-    return out;
+    return [meanRe / count, meanIm / count];
   }
+}
+
+/** out(r, c) = image((r - sy) mod H, (c - sx) mod W) for an interleaved H x W image. */
+function roll(image: Float64Array, height: number, width: number, sy: number, sx: number): Float64Array {
+  const out = new Float64Array(image.length);
+  const wrap = (k: number, size: number) => ((k % size) + size) % size;
+  for (let r = 0; r < height; r++) {
+    const from = 2 * wrap(r - sy, height) * width;
+    const to = 2 * r * width;
+    const split = wrap(sx, width);
+    // Columns [0, W - split) move to [split, W); the rest wrap to the front.
+    out.set(image.subarray(from, from + 2 * (width - split)), to + 2 * split);
+    out.set(image.subarray(from + 2 * (width - split), from + 2 * width), to);
+  }
+  return out;
+}
+
+/** (cos, sin) of `angle(k)` for k = 0 .. n-1, interleaved: the separable factors of a phase ramp. */
+function phaseFactors(n: number, angle: (k: number) => number): Float64Array {
+  const out = new Float64Array(2 * n);
+  for (let k = 0; k < n; k++) {
+    const a = angle(k);
+    out[2 * k] = cos(a);
+    out[2 * k + 1] = sin(a);
+  }
+  return out;
 }
 
 /** Vertex of the parabola through (-1, left), (0, centre), (1, right), clamped to half a pixel. */
@@ -196,14 +240,16 @@ function parabolicOffset(left: number, centre: number, right: number): number {
 /** Region pixels as indices with their (y, x). */
 interface Region {
   indices: Int32Array;
-  ys: Float64Array;
-  xs: Float64Array;
+  ys: Int32Array;
+  xs: Int32Array;
+  rows: number;
+  cols: number;
 }
 
 function regionOf(mask: Uint8Array, cols: number): Region {
   let count = 0;
   for (const m of mask) count += m ? 1 : 0;
-  const region: Region = { indices: new Int32Array(count), ys: new Float64Array(count), xs: new Float64Array(count) };
+  const region: Region = { indices: new Int32Array(count), ys: new Int32Array(count), xs: new Int32Array(count), rows: mask.length / cols, cols };
   let i = 0;
   for (let k = 0; k < mask.length; k++) {
     if (!mask[k]) continue;
@@ -215,51 +261,71 @@ function regionOf(mask: Uint8Array, cols: number): Region {
   return region;
 }
 
-/** |sum_region t conj(o) exp(-i (a x + b y))| where (a, b) = ramp (x, y order is (ramp[1], ramp[0])). */
-function rampOverlap(truth: ArrayLike<number>, rec: ArrayLike<number>, region: Region, rampY: number, rampX: number): number {
-  let re = 0;
-  let im = 0;
+/** t conj(o) over the region's pixels, interleaved: what every ramp overlap sums. */
+function regionProduct(truth: ArrayLike<number>, rec: ArrayLike<number>, region: Region): Float64Array {
+  const product = new Float64Array(2 * region.indices.length);
   for (let i = 0; i < region.indices.length; i++) {
     const k = region.indices[i];
     const tr = truth[2 * k];
     const ti = truth[2 * k + 1];
     const or = rec[2 * k];
     const oi = rec[2 * k + 1];
-    const dr = tr * or + ti * oi;
-    const di = ti * or - tr * oi;
-    const angle = -(rampX * region.xs[i] + rampY * region.ys[i]);
-    const cosine = cos(angle);
-    const sine = sin(angle);
-    re += dr * cosine - di * sine;
-    im += dr * sine + di * cosine;
+    product[2 * i] = tr * or + ti * oi;
+    product[2 * i + 1] = ti * or - tr * oi;
   }
-  return hypot(re, im);
+  return product;
+}
+
+/**
+ * The overlap |sum_region t conj(o) exp(-i (a x + b y))| as a function of one ramp component, the other held:
+ * the sum over the held axis is taken once (per row for `y`, per column for `x`), so each value of the varying
+ * component costs one pass over a row or column of partial sums, not over the region.
+ */
+function overlapAlong(product: Float64Array, region: Region, axis: "y" | "x", heldRamp: number): (ramp: number) => number {
+  const along = axis === "y" ? region.ys : region.xs;
+  const held = axis === "y" ? region.xs : region.ys;
+  const length = axis === "y" ? region.rows : region.cols;
+  const heldPhase = phaseFactors(axis === "y" ? region.cols : region.rows, (j) => -heldRamp * j);
+  const sums = new Float64Array(2 * length);
+  for (let i = 0; i < along.length; i++) {
+    const dr = product[2 * i];
+    const di = product[2 * i + 1];
+    const h = 2 * held[i];
+    const a = 2 * along[i];
+    sums[a] += dr * heldPhase[h] - di * heldPhase[h + 1];
+    sums[a + 1] += dr * heldPhase[h + 1] + di * heldPhase[h];
+  }
+  return (ramp) => {
+    let re = 0;
+    let im = 0;
+    for (let j = 0; j < length; j++) {
+      const cosine = cos(-ramp * j);
+      const sine = sin(-ramp * j);
+      re += sums[2 * j] * cosine - sums[2 * j + 1] * sine;
+      im += sums[2 * j] * sine + sums[2 * j + 1] * cosine;
+    }
+    return hypot(re, im);
+  };
 }
 
 /** The phase ramp (radians per pixel, (y, x)) best relating rec to truth over the region. */
 function fitRamp(grid: PaddedGrid, truth: ArrayLike<number>, rec: ArrayLike<number>, region: Region): [number, number] {
   const { height, width, fft } = grid;
-  const product = grid.pad(truth, (tr, ti, k) => {
-    const or = rec[2 * k];
-    const oi = rec[2 * k + 1];
-    return [tr * or + ti * oi, ti * or - tr * oi];
-  });
-  // Only the region counts.
-  const inRegion = new Uint8Array(grid.rows * grid.cols);
-  for (const k of region.indices) inRegion[k] = 1;
-  for (let k = 0; k < inRegion.length; k++) {
-    if (inRegion[k]) continue;
-    const at = 2 * (floor(k / grid.cols) * width + (k % grid.cols));
-    product[at] = 0;
-    product[at + 1] = 0;
+  // t conj(o) on the region only, zero elsewhere, zero-padded.
+  const product = new Float64Array(2 * height * width);
+  const inRegion = regionProduct(truth, rec, region);
+  for (let i = 0; i < region.indices.length; i++) {
+    const at = 2 * (region.ys[i] * width + region.xs[i]);
+    product[at] = inRegion[2 * i];
+    product[at + 1] = inRegion[2 * i + 1];
   }
   fft.forward(product);
   let best = -1;
   let peak = 0;
   for (let k = 0; k < product.length; k += 2) {
-    const m = hypot(product[k], product[k + 1]);
-    if (m > best) {
-      best = m;
+    const power = product[k] * product[k] + product[k + 1] * product[k + 1];
+    if (power > best) {
+      best = power;
       peak = k / 2;
     }
   }
@@ -273,13 +339,14 @@ function fitRamp(grid: PaddedGrid, truth: ArrayLike<number>, rec: ArrayLike<numb
 
 /** Shrinking parabolic steps along each axis on the continuous overlap, from `start`. */
 function refineRamp(truth: ArrayLike<number>, rec: ArrayLike<number>, region: Region, start: [number, number], steps: [number, number], rounds: number): [number, number] {
+  const product = regionProduct(truth, rec, region);
   let [rampY, rampX] = start;
   let [stepY, stepX] = steps;
   for (let round = 0; round < rounds; round++) {
-    const centre = rampOverlap(truth, rec, region, rampY, rampX);
-    rampY += stepY * parabolicOffset(rampOverlap(truth, rec, region, rampY - stepY, rampX), centre, rampOverlap(truth, rec, region, rampY + stepY, rampX));
-    const centreX = rampOverlap(truth, rec, region, rampY, rampX);
-    rampX += stepX * parabolicOffset(rampOverlap(truth, rec, region, rampY, rampX - stepX), centreX, rampOverlap(truth, rec, region, rampY, rampX + stepX));
+    const overlapY = overlapAlong(product, region, "y", rampX);
+    rampY += stepY * parabolicOffset(overlapY(rampY - stepY), overlapY(rampY), overlapY(rampY + stepY));
+    const overlapX = overlapAlong(product, region, "x", rampY);
+    rampX += stepX * parabolicOffset(overlapX(rampX - stepX), overlapX(rampX), overlapX(rampX + stepX));
     stepY /= 2;
     stepX /= 2;
   }
@@ -288,12 +355,15 @@ function refineRamp(truth: ArrayLike<number>, rec: ArrayLike<number>, region: Re
 
 function withRamp(image: ArrayLike<number>, rows: number, cols: number, ramp: [number, number]): Float64Array {
   const out = new Float64Array(2 * rows * cols);
+  const rowPhase = phaseFactors(rows, (r) => ramp[0] * r);
+  const colPhase = phaseFactors(cols, (c) => ramp[1] * c);
   for (let r = 0; r < rows; r++) {
+    const yr = rowPhase[2 * r];
+    const yi = rowPhase[2 * r + 1];
     for (let c = 0; c < cols; c++) {
+      const cosine = yr * colPhase[2 * c] - yi * colPhase[2 * c + 1];
+      const sine = yr * colPhase[2 * c + 1] + yi * colPhase[2 * c];
       const k = 2 * (r * cols + c);
-      const angle = ramp[0] * r + ramp[1] * c;
-      const cosine = cos(angle);
-      const sine = sin(angle);
       out[k] = image[k] * cosine - image[k + 1] * sine;
       out[k + 1] = image[k] * sine + image[k + 1] * cosine;
     }
