@@ -8,7 +8,8 @@
  * is measured over many points.
  * - `preprocess`: the fused kernel on one core; baseline the reference operators (issue 5) in the same run.
  * - `preprocess-workers`: the kernel in worker threads (a pool started in setup: its start-up is not timed, it is
- *   reported in `detail`); baseline the one-core fused figure in the same run. Other work shares the machine's
+ *   reported in `detail`, with how many points the calling thread and the workers ran over all runs); baseline
+ *   the one-core fused figure in the same run. Other work shares the machine's
  *   two cores, so `detail.machineTwoThreadSpeedup` says what a plain two-thread loop got at the time.
  */
 import { Worker } from "node:worker_threads";
@@ -161,6 +162,8 @@ export const benches: Bench[] = [
         detail: {
           ...m.detail,
           threads: pool!.threads,
+          pointsInCallingThread: pool!.pointsRunHere,
+          pointsInWorkers: pool!.pointsSent,
           inFlightBound: pool!.bound,
           inFlightHighWater: pool!.highWaterMark,
           poolStartS: +poolStartS.toFixed(2),

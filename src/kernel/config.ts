@@ -12,10 +12,12 @@ export type PreprocessEngineName = t.TypeOf<typeof PreprocessEngineName>;
 
 export const WorkersOptions = t.partial(
   {
-    /** Worker threads; default the machine's available parallelism. */
+    /** Worker threads; default the machine's available parallelism (less one while the calling thread helps). */
     threads: PositiveInteger,
     /** Points handed to each worker at once; default 2. */
     inFlightPerThread: PositiveInteger,
+    /** The pipeline's thread runs waiting points itself while every worker is busy; default true. */
+    callingThreadHelps: t.boolean,
   },
   "workers",
 );

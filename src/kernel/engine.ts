@@ -32,14 +32,18 @@ export interface FusedHooks<R> {
   planChanged?(plan: KernelPlan): void;
 }
 
-/** The metadata the reference chain (equalize ... floor) passes downstream for `meta`, with the centre `centreYX`. */
+/**
+ * The metadata the reference chain (equalize ... floor) passes downstream for `meta`, with the centre `centreYX`.
+ * Asked with a `meta` event, which every stage describes as it describes `start`: a `start` would make `darks`
+ * open its full-image accumulators (tens of MB per scan, mostly garbage-collection time) only to be dropped.
+ */
 export function referenceMeta(config: PreprocessConfig, meta: ScanMeta, centreYX: YX | undefined): ScanMeta {
   const described = centreYX === undefined ? config : { ...config, centre: { yx: centreYX } };
   let out: ScanMeta | undefined;
-  of({ kind: "start" as const, meta })
+  of(metaEvent(meta))
     .pipe(preprocessFrames(described))
     .subscribe((event) => {
-      if (event.kind === "start") out = event.meta;
+      if (event.kind === "meta") out = event.meta;
     });
   if (out === undefined) throw new Error("preprocess: the reference chain described no metadata");
   return out;

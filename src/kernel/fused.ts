@@ -8,7 +8,7 @@
  * value < k x std in float64; hdr: x t_longest / t_used; photons: / ADU per photon; bin: one float32 sum per
  * source pixel, dy-major, dx-minor, from 0; floor: - floor, then max with 0).
  */
-import { Frame } from "../model/scan";
+import { Frame, Point } from "../model/scan";
 import { floorFrame, resampleFrame } from "../preprocess/geometry";
 import { pairOffsets } from "./gather";
 import { KernelPlan } from "./plan";
@@ -111,4 +111,36 @@ function correctedValue(raw: number, offset: number, darkMean: number, noiseThre
 export function finishResampled(plan: KernelPlan, frame: Frame): Frame {
   if (plan.resampleSize === undefined) return frame;
   return floorFrame(resampleFrame(frame, plan.resampleSize), plan.floorPhotons);
+}
+
+/**
+ * The kernel in this thread: scratch memory per plan, one output frame per point (it goes downstream). The fused
+ * engine runs every point so; the worker pool runs so the points it takes on itself while every worker is busy.
+ */
+export function inThreadKernel(): (plan: KernelPlan, point: Point) => Frame {
+  let scratchPlan: KernelPlan | undefined;
+  let scratch: KernelScratch | undefined;
+  return (plan, point) => {
+    if (scratchPlan !== plan) {
+      scratch = kernelScratch(plan);
+      scratchPlan = plan;
+    }
+    const length = kernelOutputLength(plan);
+    const frame: Frame = {
+      index: point.index,
+      positionM: point.positionM,
+      rows: plan.rows,
+      cols: plan.cols,
+      data: new Float32Array(length),
+      weights: new Uint8Array(length),
+    };
+    runKernel(
+      plan,
+      point.exposures.map((exposure) => exposure.data),
+      scratch!,
+      frame.data,
+      frame.weights,
+    );
+    return finishResampled(plan, frame);
+  };
 }

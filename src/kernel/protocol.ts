@@ -12,6 +12,8 @@ export type WorkerRequest =
       slot: number;
       /** exposures x windowLength raw values of the job's dtype. */
       input: SharedArrayBuffer;
+      /** The job's frame: rows x cols float32 data, then rows x cols uint8 weights. */
+      output: SharedArrayBuffer;
     }
   | {
       type: "run";
@@ -24,8 +26,8 @@ export type WorkerRequest =
       windowLength: number;
     };
 
-/** `frame`: rows x cols float32 data, then rows x cols uint8 weights, transferred (the frame goes downstream as it is). */
-export type WorkerReply = { type: "done"; job: number; frame: ArrayBuffer } | { type: "failed"; job: number; message: string };
+/** `done`: the job's frame is in its slot's output. */
+export type WorkerReply = { type: "done"; job: number } | { type: "failed"; job: number; message: string };
 
 type SharedArray = Uint8Array | Uint16Array | Uint32Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
 

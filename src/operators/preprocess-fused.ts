@@ -10,39 +10,9 @@ import { Chunk, DarkFrame, Frame, Point } from "../model/scan";
 import { PreprocessConfig } from "../preprocess/config";
 import { ItemEvent } from "../preprocess/types";
 import { fusedChain } from "../kernel/engine";
-import { finishResampled, kernelOutputLength, KernelScratch, kernelScratch, runKernel } from "../kernel/fused";
-import { KernelPlan } from "../kernel/plan";
+import { inThreadKernel } from "../kernel/fused";
 import { chunk } from "./chunk";
 import { resolvePreprocessConfig } from "./preprocess";
-
-/** The kernel in this thread: scratch memory per plan, one output frame per point (it goes downstream). */
-export function inThreadKernel(): (plan: KernelPlan, point: Point) => Frame {
-  let scratchPlan: KernelPlan | undefined;
-  let scratch: KernelScratch | undefined;
-  return (plan, point) => {
-    if (scratchPlan !== plan) {
-      scratch = kernelScratch(plan);
-      scratchPlan = plan;
-    }
-    const length = kernelOutputLength(plan);
-    const frame: Frame = {
-      index: point.index,
-      positionM: point.positionM,
-      rows: plan.rows,
-      cols: plan.cols,
-      data: new Float32Array(length),
-      weights: new Uint8Array(length),
-    };
-    runKernel(
-      plan,
-      point.exposures.map((exposure) => exposure.data),
-      scratch!,
-      frame.data,
-      frame.weights,
-    );
-    return finishResampled(plan, frame);
-  };
-}
 
 /** The chain up to processed frames, as `preprocessFrames`. */
 export function preprocessFusedFrames(config: PreprocessConfig = {}): OperatorFunction<ScanEvent<Point, DarkFrame>, ItemEvent<Frame>> {

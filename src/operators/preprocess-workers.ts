@@ -2,7 +2,9 @@
  * `preprocessWorkers(config, options)`: `preprocessFused` with the kernel in worker threads, so points spread
  * over the cores. Same input, same events, bit-identical frames, in input order; each frame carries its point's
  * ack. At most `pool.bound` points are in workers at once (threads x inFlightPerThread); later points wait for
- * a slot holding their credits, so memory stays bounded for any scan length.
+ * a slot holding their credits, so memory stays bounded for any scan length. While they wait, the pipeline's
+ * thread runs them itself, one per event-loop turn (`callingThreadHelps`, default on; see KernelWorkerPool), so
+ * by default the pool starts one worker fewer than the machine has cores.
  *
  * The pool starts with the subscription and is terminated with it, unless one is passed in `options.pool`
  * (a long-lived pool for scan after scan, which its owner terminates).

@@ -59,6 +59,25 @@ describe("the fused kernel's parts", () => {
     expect(Array.from(fromWindow.weights.subarray(3))).toEqual(Array.from(whole.weights));
     expect(whole.data.some((v) => v > 0)).toBe(true);
   });
+
+  it("packs the same values copying whole words as copying byte runs (a target at an odd byte offset)", () => {
+    const geometry = cropGeometry(settings, settings.centreYX!);
+    const darks = settings.exposureTimesS.map((_, e) => new DarkAccumulator(e, geometry.imagePixels.length).statistics(2.5));
+    const plan = kernelPlan(settings, geometry, darks, Int32Array.from(geometry.imagePixels, (_, s) => s));
+    const raw = sim.frame(frameIndexOf(meta, { point: 1, exposure: 0 })).data as Uint16Array;
+    const window = rawWindow(plan);
+    const words = Buffer.alloc(2 * window.length);
+    packWindow(raw, window, words, 0);
+    const oddOffset = Buffer.alloc(2 * window.length + 1).subarray(1);
+    packWindow(raw, window, oddOffset, 0);
+    expect(oddOffset).toEqual(words);
+    // Every run's values are the raw frame's, in order.
+    const packed = new Uint16Array(words.buffer, words.byteOffset, window.length);
+    for (let i = 0; i < window.runs.length; i += 3) {
+      const [from, length, to] = [window.runs[i], window.runs[i + 1], window.runs[i + 2]];
+      expect(Array.from(packed.subarray(to, to + length))).toEqual(Array.from(raw.subarray(from, from + length)));
+    }
+  });
 });
 
 describe("ceilFloat32", () => {
