@@ -11,7 +11,12 @@ import { FrameBatch } from "./frames";
 import { EngineOptions, engineOptions } from "./options";
 
 /** A DM engine as the caller runs it (in this thread, or on worker threads). */
-export type DmEngine = ReconstructionEngine & { setThreads?(threads: number): void; setNiceness?(niceness: number): Promise<number[]>; dispose?(): void };
+export type DmEngine = ReconstructionEngine & {
+  setThreads?(threads: number): void;
+  setNiceness?(niceness: number): Promise<number[]>;
+  setFourierRelaxFactor?(factor: number): void;
+  dispose?(): void;
+};
 
 export class EpieFromDm implements ReconstructionEngine {
   private dm: DmEngine | undefined;

@@ -212,6 +212,8 @@ export class ProjectionEngine extends EngineBase {
   private readonly runner: PartitionRunner;
   /** The probe after the previous probe update, for PtyPy's relative-change test (zero before the first). */
   private readonly previousProbe: Float32Array;
+  /** The power bound's relax factor in force: the options' unless `setFourierRelaxFactor` changed it. */
+  private relaxFactor: number;
 
   constructor(options: EngineOptions, setup: EngineSetup, runner?: (object: ComplexImage, probe: ComplexImage) => PartitionRunner) {
     super(options, setup);
@@ -219,6 +221,20 @@ export class ProjectionEngine extends EngineBase {
     this.coefficients = options.algorithm === "dm" ? dmCoefficients(options.alpha) : raarCoefficients(options.beta);
     this.runner = runner ? runner(this.object, this.probe) : new LocalPartitionRunner(options.partitions, this.object, this.probe);
     this.previousProbe = new Float32Array(this.probe.data.length);
+    this.relaxFactor = options.fourierRelaxFactor;
+  }
+
+  get fourierRelaxFactor(): number {
+    return this.relaxFactor;
+  }
+
+  /**
+   * The power bound's relax factor from the next iteration on. The streaming operator tightens it while a scan is
+   * live and restores the options' factor after the end (operators/reconstruct.ts `liveFourierRelaxFactor` says why).
+   */
+  setFourierRelaxFactor(factor: number): void {
+    if (!(factor >= 0)) throw new Error(`fourier relax factor must be >= 0, got ${factor}`);
+    this.relaxFactor = factor;
   }
 
   protected storeFrames(batch: FrameBatch): void {
@@ -226,7 +242,7 @@ export class ProjectionEngine extends EngineBase {
   }
 
   protected async iterateOnce(): Promise<number> {
-    const errorSums = await this.runner.fourierStep(this.coefficients, this.summary.powerBound(this.options.fourierRelaxFactor));
+    const errorSums = await this.runner.fourierStep(this.coefficients, this.summary.powerBound(this.relaxFactor));
     let errorSum = 0;
     for (const sum of errorSums) errorSum += sum;
 

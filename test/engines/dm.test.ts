@@ -6,7 +6,9 @@
  * > 0.3). With Poisson noise at 1e6 photons per frame the modulus noise (0.5 per pixel) is about 3 % of the rms
  * modulus, averaged over ~14 overlapping views per object pixel: the error stays near 0.03-0.04; bound 0.07.
  */
-import { reconstruct, testScan, truthError } from "./fixture";
+import { createEngine } from "../../src/engines";
+import { ProjectionEngine } from "../../src/engines/projection";
+import { batchOf, reconstruct, testScan, truthError } from "./fixture";
 
 describe("DM (alpha = 1)", () => {
   it("reconstructs a noise-free scan from the mean-pattern probe; the Fourier error falls", async () => {
@@ -46,5 +48,20 @@ describe("DM (alpha = 1)", () => {
     }
     expect(Math.sqrt(difference / power)).toBeLessThan(1e-4);
     expect(three.errors[4]).toBeCloseTo(one.errors[4], 3);
+  });
+
+  it("a relax factor set between iterations acts as the same factor given in the options", async () => {
+    const scan = testScan({ photonsPerFrame: 1e6, poisson: true });
+    const given = await reconstruct(scan, { algorithm: "dm", fourierRelaxFactor: 0.02 }, 6);
+    const set = createEngine({ algorithm: "dm" }, scan.setup) as ProjectionEngine;
+    expect(set.fourierRelaxFactor).toBe(0.05);
+    set.setFourierRelaxFactor(0.02);
+    set.addFrames(batchOf(scan));
+    await set.iterate(6);
+    expect(Array.from(set.object.data)).toEqual(Array.from(given.object.data));
+    // A looser bound leaves the object elsewhere: the factor is really used.
+    const loose = await reconstruct(scan, { algorithm: "dm" }, 6);
+    expect(Array.from(loose.object.data)).not.toEqual(Array.from(given.object.data));
+    expect(() => set.setFourierRelaxFactor(-1)).toThrow(/relax factor/);
   });
 });

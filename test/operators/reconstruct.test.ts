@@ -20,6 +20,8 @@ class FakeEngine implements StreamEngine {
   disposed = 0;
   threads: number[] = [];
   niceness: number[] = [];
+  /** Power-bound relax factors set, as "factor@iteration". */
+  relaxFactors: string[] = [];
   constructor(
     readonly setup: EngineSetup,
     startThreads: number,
@@ -47,6 +49,9 @@ class FakeEngine implements StreamEngine {
   async setNiceness(niceness: number): Promise<number[]> {
     this.niceness.push(niceness);
     return [niceness];
+  }
+  setFourierRelaxFactor(factor: number): void {
+    this.relaxFactors.push(`${factor}@${this.iteration}`);
   }
   dispose(): void {
     this.disposed += 1;
@@ -120,17 +125,21 @@ describe("reconstruct (stream)", () => {
     // Live, the workers yield to acquisition (the most niceness, 19, on top of this process's); after the end
     // they are back at this process's.
     expect(engines[0].niceness).toEqual([Math.min(19, os.getPriority() + 19), os.getPriority()]);
+    // DM's power bound: the live one (0.02) from the start; the scan is done before its iteration after the end is.
+    expect(engines[0].relaxFactors).toEqual(["0.02@0"]);
   });
 
   it("leaves the workers' niceness alone with liveNiceness 0; tells onFinal of the final snapshot", () => {
     const { scheduler, engines, hooks, events } = setup();
     const finals: string[] = [];
     scheduler.run(({ cold, expectObservable }) => {
-      const options = { engine: { algorithm: "dm" as const }, iterations: 3, iterationsAfterEnd: 1, snapshotEveryIterations: 1, liveNiceness: 0, cores: 2 };
+      const options = { engine: { algorithm: "dm" as const, fourierRelaxFactor: 0.01 }, iterations: 3, iterationsAfterEnd: 1, snapshotEveryIterations: 1, liveNiceness: 0, cores: 2 };
       const onFinal = (snapshot: Snapshot) => finals.push(`${snapshot.final ? "final" : "it"} ${snapshot.iteration} at ${scheduler.now()}`);
       expectObservable(cold<Event>("sa-e|", events).pipe(reconstruct(options, { ...hooks, onFinal }), show)).toBe("-xy-(z|)", { x: "it 1 (3)", y: "it 2 (3)", z: "final 3 (3)" });
     });
     expect(engines[0].niceness).toEqual([]);
+    // An engine bound tighter than the live one is kept throughout.
+    expect(engines[0].relaxFactors).toEqual(["0.01@0"]);
     expect(finals).toEqual(["final 3 at 4"]);
   });
 
@@ -138,15 +147,17 @@ describe("reconstruct (stream)", () => {
     // The object after k iterations is 2 - 2^-k: iteration k moves it by 2^-k / (2 - 2^-k), under 0.01 from k = 6.
     const settling = { objectAt: (k: number) => 2 - 2 ** -k };
     const options = { engine: { algorithm: "dm" as const }, iterations: 100, snapshotEveryIterations: 100, settledObjectChange: 0.01, cores: 2 };
-    for (const [iterationsAfterEnd, expected] of [
-      [1, "-------(z|)"],
-      [8, "-----------(y|)"],
+    for (const [iterationsAfterEnd, expected, relaxFactors] of [
+      [1, "-------(z|)", ["0.02@0", "0.05@3"]],
+      [8, "-----------(y|)", ["0.02@0"]],
     ] as const) {
-      const { scheduler, hooks, events } = setup(settling);
+      const { scheduler, hooks, events, engines } = setup(settling);
       scheduler.run(({ cold, expectObservable }) => {
         // The end arrives at t 3 with 2 iterations done; the first after the end has nothing to compare with.
         expectObservable(cold<Event>("sa-e|", events).pipe(reconstruct({ ...options, iterationsAfterEnd }, hooks), show)).toBe(expected, { z: "final 6 (3)", y: "final 10 (3)" });
       });
+      // The live power bound until `iterationsAfterEnd` iterations after the end, then the engine's own (0.05).
+      expect(engines[0].relaxFactors).toEqual(relaxFactors);
     }
     // Without it, `iterations` in all as before.
     const { scheduler, hooks, events } = setup(settling);
