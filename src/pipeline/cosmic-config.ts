@@ -75,6 +75,8 @@ export const ReconstructConfig = t.intersection([
     iterationsAfterEnd: NonNegativeInteger,
     /** After the end, stop before `iterations` once an iteration moves the object by less than this (0: off). */
     settledObjectChange: NonNegativeNumber,
+    /** DM/RAAR's power-bound relax factor while the scan is live and just after it (operators/reconstruct.ts). */
+    liveFourierRelaxFactor: NonNegativeNumber,
   }),
 ]);
 

@@ -22,5 +22,9 @@ describe("pipelines/cosmic.ts defaults", () => {
     expect(exact.reconstruct).toEqual({ engine: "dm", iterations: 100, iterationsAfterEnd: 20, settledObjectChange: 0 });
     expect(isRight(CosmicConfig.decode(exact))).toBe(true);
     expect(isRight(CosmicConfig.decode(fromArgs([], { reconstruct: { settledObjectChange: -1 } })))).toBe(false);
+    const ptypyBound = fromArgs([], { reconstruct: { liveFourierRelaxFactor: 0.05 } });
+    expect(ptypyBound.reconstruct).toMatchObject({ liveFourierRelaxFactor: 0.05 });
+    expect(isRight(CosmicConfig.decode(ptypyBound))).toBe(true);
+    expect(isRight(CosmicConfig.decode(fromArgs([], { reconstruct: { liveFourierRelaxFactor: -0.1 } })))).toBe(false);
   });
 });
