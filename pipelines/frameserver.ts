@@ -13,7 +13,7 @@
 import { Command, InvalidArgumentError } from "commander";
 import { simulateScan } from "../src/sim/scan";
 import { COSMIC_FRAME_PORT } from "../src/model/cosmicstreams";
-import { serveCosmicScan, serveRawScan, ServeEnding, ServePattern } from "../src/sources/frameserver-server";
+import { renderedAhead, serveCosmicScan, serveRawScan, ServeEnding, ServePattern } from "../src/sources/frameserver-server";
 import { cosmicScanFromSimulation } from "../src/sources/cosmicstreams-start";
 import { RAW_FRAMES_PORT, RAW_CONTROL_PORT, RAW_MONITOR_PORT } from "../src/sources/ports";
 import { DetectorLayout, FCCD_LAYOUT, SMALL_LAYOUT } from "../src/model/layout";
@@ -59,6 +59,7 @@ const program = new Command()
   .option("--seed <n>", "simulation seed", integer(0), 1)
   .option("--layout <name>", `detector layout: ${Object.keys(LAYOUTS).join(" | ")}`, oneOf(...Object.keys(LAYOUTS)), "fccd")
   .option("--scan-id <id>", "scan identifier")
+  .option("--render-ahead", "raw protocol: render every frame before serving, so serving costs only the sends (2.2 MB of memory a frame)")
   .option("--linger-ms <ms>", "how long to wait for queued messages at exit", integer(0), 5000);
 
 async function main(): Promise<void> {
@@ -92,7 +93,10 @@ async function main(): Promise<void> {
       process.stderr.write(`frameserver: ${sent} frames sent\n`);
     }
   };
-  const server = cosmic ? await serveCosmicScan(cosmicScanFromSimulation(sim), { ...options, onProgress }) : await serveRawScan(sim, { ...options, onProgress });
+  if (o.renderAhead && cosmic) throw new Error("--render-ahead serves the raw protocol only");
+  const raw = o.renderAhead ? renderedAhead(sim, options.fromIndex, options.untilIndex ?? sim.totalFrames) : sim;
+  if (o.renderAhead) process.stderr.write(`frameserver: frames rendered ahead\n`);
+  const server = cosmic ? await serveCosmicScan(cosmicScanFromSimulation(sim), { ...options, onProgress }) : await serveRawScan(raw, { ...options, onProgress });
   const stop = () => server.close();
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);

@@ -22,7 +22,11 @@ export const SimulatorSourceConfig = t.intersection([
     /** Frames on basePort, scan control on basePort + 1, monitor on basePort + 2, all on 127.0.0.1. */
     basePort: PositiveInteger,
   }),
-  t.partial({ rateHz: PositiveNumber }),
+  t.partial({
+    rateHz: PositiveNumber,
+    /** Render the whole scan before serving it, so the frameserver's sends alone share the cores (rate tests). */
+    renderAhead: t.boolean,
+  }),
 ]);
 
 export const FrameserverSourceConfig = t.intersection([

@@ -15,6 +15,8 @@ export interface SimulatedFrameserverOptions {
   /** Frames on basePort, scan control on basePort + 1, monitor on basePort + 2 (all on 127.0.0.1). */
   basePort: number;
   scanId?: string;
+  /** Render every frame before serving (`pipelines/frameserver.ts --render-ahead`): serving then costs only the sends. */
+  renderAhead?: boolean;
   /** Where the frameserver's own log lines go (default: dropped, they would garble the progress line). */
   log?: (line: string) => void;
 }
@@ -40,6 +42,7 @@ export function startSimulatedFrameserver(options: SimulatedFrameserverOptions):
     ...["--darks", String(options.darks), "--frames", frames, "--control", control, "--monitor", monitor],
     ...(options.rateHz !== undefined ? ["--rate", String(options.rateHz)] : []),
     ...(options.scanId !== undefined ? ["--scan-id", options.scanId] : []),
+    ...(options.renderAhead ? ["--render-ahead"] : []),
   ];
   const child: ChildProcess = spawn(process.execPath, args, { cwd: PROJECT_ROOT, stdio: ["ignore", "ignore", "pipe"] });
   child.stderr?.setEncoding("utf8");
