@@ -35,8 +35,9 @@
  * plus the exit wave 8 N^2 for DM/RAAR (13 N^2 in all, 213 kB at 128 x 128; ePIE 5 N^2), in arrays that grow by
  * doubling (so up to twice that). Everything else is fixed per scan: object 8 R C bytes (R x C object), probe
  * 8 N^2, per partition partial sums 24 (R C + N^2), per thread FFT scratch about 40 N^2; chunks are let go (acked) once
- * copied, snapshots are copies handed downstream. The copies wait in the queue while an iteration runs (5 N^2 bytes
- * a frame): frames the engine is about to hold anyway, so the bound above covers them.
+ * copied, snapshots are copies handed downstream. A live scan's copies wait in the queue while an iteration runs (5 N^2
+ * bytes a frame): frames the engine is about to hold anyway, so the bound above covers them. The next scan's chunks
+ * that come while an ended scan finishes are held unacked, so the credits bound them.
  */
 import * as os from "node:os";
 import * as t from "io-ts";
@@ -238,8 +239,8 @@ export function reconstruct(optionsInput: ReconstructOptionsInput, hooks: Recons
         const settings = announced === undefined ? engineSettings : { ...engineSettings, probeDefocusM: announced };
         const engine = makeEngine(settings, { frameSize, objectShape, objectPixelSizeM: pixelM, wavelengthM: wavelengthM(meta.energyEv) }, { threads: state.ended ? cores : liveThreads, maxThreads: cores });
         if (!state.ended && liveNiceness > 0) setNiceness(engine, baseNiceness + liveNiceness);
-        if (!state.ended) {
-          engine.setFourierRelaxFactor?.(Math.min(liveRelaxFactor, settings.fourierRelaxFactor));
+        if (!state.ended && engine.setFourierRelaxFactor) {
+          engine.setFourierRelaxFactor(Math.min(liveRelaxFactor, settings.fourierRelaxFactor));
           state.relaxFactorToRestore = settings.fourierRelaxFactor;
         }
         return engine;
@@ -295,7 +296,8 @@ export function reconstruct(optionsInput: ReconstructOptionsInput, hooks: Recons
       const finished = (state: ScanState, engine: StreamEngine) =>
         state.ended &&
         engine.iteration >= state.iterationAtEnd + iterationsAfterEnd &&
-        (engine.iteration >= iterations || state.objectChange < settledObjectChange);
+        // Settled counts only under the engine's own bound (under the live one the object keeps moving).
+        (engine.iteration >= iterations || (state.relaxFactorToRestore === undefined && state.objectChange < settledObjectChange));
 
       const afterIteration = () => {
         if (closed) return;
@@ -334,8 +336,11 @@ export function reconstruct(optionsInput: ReconstructOptionsInput, hooks: Recons
             }
             if (state.ended && state.relaxFactorToRestore !== undefined && engine.iteration >= state.iterationAtEnd + iterationsAfterEnd) {
               // The last frames have had their iterations under the live bound: the engine's own bound settles it.
+              // How far the object moves is measured afresh under it (under the live bound it keeps moving), so a
+              // settled stop comes only after an iteration with the engine's bound; `iterations` may end it first.
               engine.setFourierRelaxFactor?.(state.relaxFactorToRestore);
               state.relaxFactorToRestore = undefined;
+              state.objectChange = Infinity;
             }
             busy = true;
             const result = engine.iterate(1);
@@ -366,9 +371,16 @@ export function reconstruct(optionsInput: ReconstructOptionsInput, hooks: Recons
 
       const sourceSubscription = source.subscribe({
         next: (event) => {
-          queue.push(event.kind === "item" ? copied(event) : event);
-          // Acked after the copy is queued: a synchronous source may emit the next chunk inside this ack.
-          if (event.kind === "item") event.item.ack();
+          // Only a live scan's chunks are copied and acked on arrival. While an ended scan finishes its iterations
+          // the next scan's chunks wait unacked, as before, so the credits hold the source back between scans.
+          const ending = scan?.ended === true || queue.some((queued) => queued.kind === "end");
+          if (event.kind === "item" && !ending) {
+            queue.push(copied(event));
+            // Acked after the copy is queued: a synchronous source may emit the next chunk inside this ack.
+            event.item.ack();
+          } else {
+            queue.push(event);
+          }
           wake();
         },
         error: (error) => fail(error),

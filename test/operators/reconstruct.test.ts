@@ -149,12 +149,13 @@ describe("reconstruct (stream)", () => {
     const options = { engine: { algorithm: "dm" as const }, iterations: 100, snapshotEveryIterations: 100, settledObjectChange: 0.01, cores: 2 };
     for (const [iterationsAfterEnd, expected, relaxFactors] of [
       [1, "-------(z|)", ["0.02@0", "0.05@3"]],
-      [8, "-----------(y|)", ["0.02@0"]],
+      // Settled under the live bound at 10, but that does not count: one more iteration under the engine's own.
+      [8, "------------(y|)", ["0.02@0", "0.05@10"]],
     ] as const) {
       const { scheduler, hooks, events, engines } = setup(settling);
       scheduler.run(({ cold, expectObservable }) => {
         // The end arrives at t 3 with 2 iterations done; the first after the end has nothing to compare with.
-        expectObservable(cold<Event>("sa-e|", events).pipe(reconstruct({ ...options, iterationsAfterEnd }, hooks), show)).toBe(expected, { z: "final 6 (3)", y: "final 10 (3)" });
+        expectObservable(cold<Event>("sa-e|", events).pipe(reconstruct({ ...options, iterationsAfterEnd }, hooks), show)).toBe(expected, { z: "final 6 (3)", y: "final 11 (3)" });
       });
       // The live power bound until `iterationsAfterEnd` iterations after the end, then the engine's own (0.05).
       expect(engines[0].relaxFactors).toEqual(relaxFactors);
@@ -191,6 +192,21 @@ describe("reconstruct (stream)", () => {
       expectObservable(source.pipe(reconstruct(options, hooks), showScan)).toBe("----x---y--|", { x: "a final 3 (3)", y: "b final 3 (4)" });
     });
     expect(engines.map((e) => e.disposed)).toEqual([1, 1]);
+  });
+
+  it("acks a live scan's chunks on arrival, but holds the next scan's while an ended scan finishes (credits bound them)", () => {
+    const { scheduler, hooks, log, events } = setup();
+    const second = scanMeta("b");
+    scheduler.run(({ cold, expectObservable }) => {
+      const more = { ...events, t: { kind: "start", meta: second } as Event, c: { kind: "item", item: log.wrap("c", chunkOf(second, 0, 4)) } as Event, f: { kind: "end", meta: second, reason: "stop" } as Event };
+      const options = { engine: { algorithm: "dm" as const }, iterations: 6, iterationsAfterEnd: 1, snapshotEveryIterations: 100, cores: 2 };
+      // Scan a ends at t 2 and iterates until its 6th iteration (final at t 7); scan b's chunk comes at t 4 and is
+      // acked only when it is taken in, after a's final snapshot.
+      const showScan = map((s: Snapshot) => `${s.scanId} ${s.final ? "final" : "it"} ${s.iteration}`);
+      expectObservable(cold<Event>("sae-tcf|", more).pipe(reconstruct(options, hooks), showScan)).toBe("-------x-----(y|)", { x: "a final 6", y: "b final 6" });
+    });
+    expect(log.acks.slice(0, 1)).toEqual(["a@1"]);
+    expect(log.acks.find((ack) => ack.startsWith("c@"))).toBe("c@7");
   });
 
   it("a source completing mid-scan ends the scan with a final snapshot; a scan without frames emits nothing", () => {
