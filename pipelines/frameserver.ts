@@ -94,7 +94,7 @@ async function main(): Promise<void> {
     }
   };
   if (o.renderAhead && cosmic) throw new Error("--render-ahead serves the raw protocol only");
-  const raw = o.renderAhead ? renderedAhead(sim, options.fromIndex, options.untilIndex ?? sim.totalFrames) : sim;
+  const raw = o.renderAhead ? renderedAhead(sim, options.fromIndex, Math.min(options.untilIndex ?? sim.totalFrames, sim.totalFrames)) : sim;
   if (o.renderAhead) process.stderr.write(`frameserver: frames rendered ahead\n`);
   const server = cosmic ? await serveCosmicScan(cosmicScanFromSimulation(sim), { ...options, onProgress }) : await serveRawScan(raw, { ...options, onProgress });
   const stop = () => server.close();

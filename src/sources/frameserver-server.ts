@@ -29,12 +29,20 @@ export interface RawScanSource {
 /**
  * The same scan with frames `from` .. `until` - 1 rendered before it is served, so serving costs only the sends: for
  * rate tests where the simulator would otherwise share the cores with the pipeline it feeds (at COSMIC the
- * frameserver is a machine of its own). Memory: every frame served (2.2 MB each for the FCCD).
+ * frameserver is a machine of its own). Memory: every frame not yet served (2.2 MB each for the FCCD).
  */
 export function renderedAhead(scan: RawScanSource, from: number, until: number): RawScanSource {
   const frames = new Map<number, RawFrame>();
   for (let index = from; index < until; index++) frames.set(index, scan.frame(index));
-  return { start: scan.start, frame: (index) => frames.get(index) ?? scan.frame(index) };
+  return {
+    start: scan.start,
+    // A frame is served once: let it go as it is taken, so memory falls as the scan goes out.
+    frame: (index) => {
+      const frame = frames.get(index) ?? scan.frame(index);
+      frames.delete(index);
+      return frame;
+    },
+  };
 }
 
 /** A preprocessed frame as cosmicstreams carries it, position in metres. */
