@@ -34,6 +34,7 @@ import { simulateScan } from "../src/sim/scan";
 import { ChunkEvent, definePipeline } from "../src/pipeline/define";
 import { runPipeline } from "../src/pipeline/run";
 import { startSimulatedFrameserver } from "../src/pipeline/simulated-frameserver";
+import { loadH5wasm } from "../src/runtime/h5wasm";
 import { observeProcessedFrames, pointsOf, measuredStage, observeChunks, observePoints, observeSource } from "../src/pipeline/observe";
 import { measured } from "../src/operators/measured";
 import { startViewer } from "../src/viewer/feed";
@@ -71,6 +72,9 @@ export const cosmic = definePipeline<CosmicConfig, Incoming>({
       context.log(`viewer: ${viewer.url}`);
       stops.push(() => viewer.close());
     }
+    // HDF5's WebAssembly is compiled here, before any frame: compiled at the first chunk it would take both cores
+    // for about a second while frames arrive (runtime/h5wasm.ts compiles it with the optimizing tier).
+    if (config.store.policy !== "off") await loadH5wasm();
     const source = config.source;
     if (source.kind === "simulator") {
       const server = startSimulatedFrameserver({ ...source, scanId: `sim-${source.seed}`, log: (line) => context.log(line) });

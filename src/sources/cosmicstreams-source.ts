@@ -159,6 +159,7 @@ export function cosmicstreamsSource(options: CosmicstreamsSourceOptions): Observ
 
     const lifetime = new SocketSourceLifetime([socket], gate, {
       every: o.idleTimeoutMs / 4,
+      waits: [wait],
       run: () => {
         if (scan !== undefined && wait.waitedMs() >= o.idleTimeoutMs) {
           report(fault("source-idle", where, `no message for ${o.idleTimeoutMs} ms in scan ${scan.meta.scanId}: ended as idle`));

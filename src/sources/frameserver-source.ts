@@ -60,7 +60,9 @@ export const FRAMESERVER_SOURCE_DEFAULTS = {
   bufferBeforeStart: 32,
   startTimeoutMs: 5000,
   idleTimeoutMs: 30000,
-  drainMs: 500,
+  // Frames sent before the stop can trail it by more than half a second when the frameserver is short of CPU (a
+  // loaded machine); waiting longer costs only a missing frame's wait, a shorter wait reports sent frames as lost.
+  drainMs: 2000,
 };
 
 interface ScanProgress {
@@ -208,7 +210,7 @@ export function frameserverSource(options: FrameserverSourceOptions): Observable
     const lifetime = new SocketSourceLifetime(
       [frameSocket, controlSocket],
       gate,
-      { every: Math.min(o.drainMs, o.startTimeoutMs, o.idleTimeoutMs) / 4, run: tick },
+      { every: Math.min(o.drainMs, o.startTimeoutMs, o.idleTimeoutMs) / 4, run: tick, waits: [frameWait] },
       () => preStart.splice(0).forEach((frame) => frame.ack()),
     );
     const { changed } = lifetime;

@@ -120,7 +120,14 @@ export class WaitClock {
   waitedMs(): number {
     return this.since === undefined ? 0 : Date.now() - this.since;
   }
+  /** A wait in progress counts from now (the time before was not the socket's silence). */
+  restart(): void {
+    if (this.since !== undefined) this.since = Date.now();
+  }
 }
+
+/** A tick this much later than its period means the thread was busy rather than the socket silent. */
+const STALL_MS = 100;
 
 /**
  * What a socket source owns while subscribed: its sockets, a timer for its timeouts, and a listener on its credit
@@ -136,10 +143,20 @@ export class SocketSourceLifetime {
   constructor(
     private readonly sockets: Array<{ close(): void; closed: boolean }>,
     gate: { onRelease(listener: () => void): () => void },
-    tick: { every: number; run: () => void },
+    tick: { every: number; run: () => void; waits?: WaitClock[] },
     private readonly onStop: () => void = () => undefined,
   ) {
-    this.ticker = setInterval(tick.run, Math.max(5, Math.min(50, tick.every)));
+    const period = Math.max(5, Math.min(50, tick.every));
+    let lastTickMs = Date.now();
+    this.ticker = setInterval(() => {
+      // A late tick: this thread was busy (a long synchronous task, such as compiling WebAssembly) and could not
+      // read, so the waits restart rather than count that time as silence; else the timeouts below would take a
+      // stalled reader for a quiet socket and pass a scan's end before its last frames, reporting them lost.
+      const now = Date.now();
+      if (now - lastTickMs > period + STALL_MS) tick.waits?.forEach((wait) => wait.restart());
+      lastTickMs = now;
+      tick.run();
+    }, period);
     this.stopListening = gate.onRelease(() => this.changed.notify());
   }
 
