@@ -59,7 +59,7 @@ describeWithChromium("live viewer page in headless Chromium", () => {
     const pageErrors: string[] = [];
     page.on("pageerror", (error) => pageErrors.push(error.message));
     await page.goto(run.url);
-    await page.waitForFunction(`(() => { const f = viewerFigures(); return f.connection === "open" && Object.values(f.updates).every((n) => n > 0) && f.errorPoints >= 2; })()`);
+    await page.waitForFunction(`(() => { const f = viewerFigures(); return f.connection === "open" && Object.values(f.updates).every((n) => n > 0) && f.errorPoints >= 2 && f.counts.received > 0; })()`);
     const first = await figures(page);
     await page.waitForFunction(`(() => { const u = viewerFigures().updates; const before = ${JSON.stringify(first.updates)}; return Object.keys(before).every((p) => u[p] >= before[p] + 3); })()`);
     const second = await figures(page);
