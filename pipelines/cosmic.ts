@@ -179,14 +179,14 @@ function simulatedTruth(config: CosmicConfig) {
 
 /**
  * The reconstruction's defaults: at most 100 iterations in all, but once the scan has ended it stops as soon as the
- * object has settled (an iteration moves it by less than 0.1 %), after at least 10 iterations over the last frames
- * under the tighter live power bound (operators/reconstruct.ts `liveFourierRelaxFactor`); under PtyPy's bound DM
- * then comes to rest in about 8 more, after which the error against the truth no longer changes. 10 rather than 5:
- * when the scan leaves time for few live iterations (the 1000-point scan served at 160 raw frames/s, 15-20), the
- * last frames need them (0.082 -> 0.060 against the truth, 1.3 s more; all frames at once reach 0.072).
- * `reconstruct.settledObjectChange: 0` runs `iterations` in all.
+ * object has settled (an iteration moves it by less than 0.2 %), after at least 8 iterations over the last frames
+ * under the tighter live power bound (operators/reconstruct.ts `liveFourierRelaxFactor`) and then under PtyPy's
+ * bound, where DM comes to rest within a few iterations. 8 rather than 5: when the scan leaves time for few live
+ * iterations (the 1000-point scan served at 160 raw frames/s, 15-20) the last frames need them (0.082 -> 0.054
+ * against the truth; all frames at once reach 0.072); 8 and 0.2 % rather than 10 and 0.1 %: the same error to
+ * 0.001, 6 s rather than 7-9 s after the last frame. `reconstruct.settledObjectChange: 0` runs `iterations` in all.
  */
-export const RECONSTRUCT_DEFAULTS = { iterations: 100, iterationsAfterEnd: 10, settledObjectChange: 1e-3 } as const;
+export const RECONSTRUCT_DEFAULTS = { iterations: 100, iterationsAfterEnd: 8, settledObjectChange: 2e-3 } as const;
 
 const integer = (value: string) => {
   const n = Number(value);

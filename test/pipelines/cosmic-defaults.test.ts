@@ -9,15 +9,15 @@ import { RECONSTRUCT_DEFAULTS, commandLine, configFromCommandLine } from "../../
 const fromArgs = (args: string[], file: Record<string, unknown> = {}) => configFromCommandLine(commandLine().parse(["node", "cosmic", ...args]).opts(), file);
 
 describe("pipelines/cosmic.ts defaults", () => {
-  it("reconstructs with DM, at most 100 iterations, stopping once the object has settled after at least 10 after the end", () => {
+  it("reconstructs with DM, at most 100 iterations, stopping once the object has settled after at least 8 after the end", () => {
     const config = fromArgs([]);
-    expect(config.reconstruct).toEqual({ engine: "dm", iterations: 100, iterationsAfterEnd: 10, settledObjectChange: 1e-3 });
-    expect(RECONSTRUCT_DEFAULTS).toEqual({ iterations: 100, iterationsAfterEnd: 10, settledObjectChange: 1e-3 });
+    expect(config.reconstruct).toEqual({ engine: "dm", iterations: 100, iterationsAfterEnd: 8, settledObjectChange: 2e-3 });
+    expect(RECONSTRUCT_DEFAULTS).toEqual({ iterations: 100, iterationsAfterEnd: 8, settledObjectChange: 2e-3 });
     expect(isRight(CosmicConfig.decode(config))).toBe(true);
   });
 
   it("a flag or the configuration file overrides them; settledObjectChange 0 runs the iterations in all", () => {
-    expect(fromArgs(["--iterations", "30", "--engine", "raar"]).reconstruct).toEqual({ engine: "raar", iterations: 30, iterationsAfterEnd: 10, settledObjectChange: 1e-3 });
+    expect(fromArgs(["--iterations", "30", "--engine", "raar"]).reconstruct).toEqual({ engine: "raar", iterations: 30, iterationsAfterEnd: 8, settledObjectChange: 2e-3 });
     const exact = fromArgs([], { reconstruct: { settledObjectChange: 0, iterationsAfterEnd: 20 } });
     expect(exact.reconstruct).toEqual({ engine: "dm", iterations: 100, iterationsAfterEnd: 20, settledObjectChange: 0 });
     expect(isRight(CosmicConfig.decode(exact))).toBe(true);
