@@ -164,18 +164,7 @@ class PaddedGrid {
       // exp(-2 pi i (u sy / H + v sx / W)) = row factor (u) x column factor (v).
       const rowPhase = phaseFactors(height, (u) => (-2 * PI * PaddedGrid.frequency(u, height) * sy) / height);
       const colPhase = phaseFactors(width, (v) => (-2 * PI * PaddedGrid.frequency(v, width) * sx) / width);
-      for (let u = 0; u < height; u++) {
-        const ur = rowPhase[2 * u];
-        const ui = rowPhase[2 * u + 1];
-        for (let v = 0; v < width; v++) {
-          const cosine = ur * colPhase[2 * v] - ui * colPhase[2 * v + 1];
-          const sine = ur * colPhase[2 * v + 1] + ui * colPhase[2 * v];
-          const k = 2 * (u * width + v);
-          const re = padded[k] * cosine - padded[k + 1] * sine;
-          padded[k + 1] = padded[k] * sine + padded[k + 1] * cosine;
-          padded[k] = re;
-        }
-      }
+      timesSeparablePhase(padded, padded, height, width, rowPhase, colPhase);
       fft.inverse(padded);
       moved = padded;
     }
@@ -217,6 +206,25 @@ function roll(image: Float64Array, height: number, width: number, sy: number, sx
     out.set(image.subarray(from + 2 * (width - split), from + 2 * width), to);
   }
   return out;
+}
+
+/**
+ * out(r, c) = image(r, c) exp(i (row(r) + col(c))) for interleaved rows x cols images, the phase given as the
+ * `phaseFactors` of each axis; `out` may be `image` (each value is read before it is written).
+ */
+function timesSeparablePhase(image: ArrayLike<number>, out: Float64Array, rows: number, cols: number, rowPhase: Float64Array, colPhase: Float64Array): void {
+  for (let r = 0; r < rows; r++) {
+    const yr = rowPhase[2 * r];
+    const yi = rowPhase[2 * r + 1];
+    for (let c = 0; c < cols; c++) {
+      const cosine = yr * colPhase[2 * c] - yi * colPhase[2 * c + 1];
+      const sine = yr * colPhase[2 * c + 1] + yi * colPhase[2 * c];
+      const k = 2 * (r * cols + c);
+      const re = image[k] * cosine - image[k + 1] * sine;
+      out[k + 1] = image[k] * sine + image[k + 1] * cosine;
+      out[k] = re;
+    }
+  }
 }
 
 /** (cos, sin) of `angle(k)` for k = 0 .. n-1, interleaved: the separable factors of a phase ramp. */
@@ -334,12 +342,11 @@ function fitRamp(grid: PaddedGrid, truth: ArrayLike<number>, rec: ArrayLike<numb
     (2 * PI * PaddedGrid.frequency(floor(peak / width), height)) / height,
     (2 * PI * PaddedGrid.frequency(peak % width, width)) / width,
   ];
-  return refineRamp(truth, rec, region, coarse, [(2 * PI) / height, (2 * PI) / width], 6);
+  return refineRamp(inRegion, region, coarse, [(2 * PI) / height, (2 * PI) / width], 6);
 }
 
-/** Shrinking parabolic steps along each axis on the continuous overlap, from `start`. */
-function refineRamp(truth: ArrayLike<number>, rec: ArrayLike<number>, region: Region, start: [number, number], steps: [number, number], rounds: number): [number, number] {
-  const product = regionProduct(truth, rec, region);
+/** Shrinking parabolic steps along each axis on the continuous overlap of `product` (`regionProduct`), from `start`. */
+function refineRamp(product: Float64Array, region: Region, start: [number, number], steps: [number, number], rounds: number): [number, number] {
   let [rampY, rampX] = start;
   let [stepY, stepX] = steps;
   for (let round = 0; round < rounds; round++) {
@@ -355,19 +362,7 @@ function refineRamp(truth: ArrayLike<number>, rec: ArrayLike<number>, region: Re
 
 function withRamp(image: ArrayLike<number>, rows: number, cols: number, ramp: [number, number]): Float64Array {
   const out = new Float64Array(2 * rows * cols);
-  const rowPhase = phaseFactors(rows, (r) => ramp[0] * r);
-  const colPhase = phaseFactors(cols, (c) => ramp[1] * c);
-  for (let r = 0; r < rows; r++) {
-    const yr = rowPhase[2 * r];
-    const yi = rowPhase[2 * r + 1];
-    for (let c = 0; c < cols; c++) {
-      const cosine = yr * colPhase[2 * c] - yi * colPhase[2 * c + 1];
-      const sine = yr * colPhase[2 * c + 1] + yi * colPhase[2 * c];
-      const k = 2 * (r * cols + c);
-      out[k] = image[k] * cosine - image[k + 1] * sine;
-      out[k + 1] = image[k] * sine + image[k + 1] * cosine;
-    }
-  }
+  timesSeparablePhase(image, out, rows, cols, phaseFactors(rows, (r) => ramp[0] * r), phaseFactors(cols, (c) => ramp[1] * c));
   return out;
 }
 
@@ -427,7 +422,7 @@ export function errorAgainstTruth(truth: ComplexImage, reconstruction: ComplexIm
   // ramp remains is refined; a shift changes a ramp only by a constant phase, which c absorbs.
   const compare = (shiftPx: [number, number], ramp: [number, number]): TruthComparison => {
     const shifted = grid.shift(withRamp(rec, rows, cols, ramp), shiftPx);
-    const residual = refineRamp(truth.data, shifted, region, [0, 0], [PI / (4 * grid.height), PI / (4 * grid.width)], 3);
+    const residual = refineRamp(regionProduct(truth.data, shifted, region), region, [0, 0], [PI / (4 * grid.height), PI / (4 * grid.width)], 3);
     const { scale, error } = scaleAndError(truth.data, withRamp(shifted, rows, cols, residual), region);
     return { error, shiftPx, rampRadPerPx: [ramp[0] + residual[0], ramp[1] + residual[1]], scale, pixels: region.indices.length };
   };
