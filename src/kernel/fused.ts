@@ -113,6 +113,12 @@ export function finishResampled(plan: KernelPlan, frame: Frame): Frame {
   return floorFrame(resampleFrame(frame, plan.resampleSize), plan.floorPhotons);
 }
 
+/** A point's output frame under `plan`, zeroed, for the kernel to fill (it goes downstream as it is). */
+export function kernelOutputFrame(plan: KernelPlan, point: Point): Frame {
+  const length = kernelOutputLength(plan);
+  return { index: point.index, positionM: point.positionM, rows: plan.rows, cols: plan.cols, data: new Float32Array(length), weights: new Uint8Array(length) };
+}
+
 /**
  * The kernel in this thread: scratch memory per plan, one output frame per point (it goes downstream). The fused
  * engine runs every point so; the worker pool runs so the points it takes on itself while every worker is busy.
@@ -125,15 +131,7 @@ export function inThreadKernel(): (plan: KernelPlan, point: Point) => Frame {
       scratch = kernelScratch(plan);
       scratchPlan = plan;
     }
-    const length = kernelOutputLength(plan);
-    const frame: Frame = {
-      index: point.index,
-      positionM: point.positionM,
-      rows: plan.rows,
-      cols: plan.cols,
-      data: new Float32Array(length),
-      weights: new Uint8Array(length),
-    };
+    const frame = kernelOutputFrame(plan, point);
     runKernel(
       plan,
       point.exposures.map((exposure) => exposure.data),

@@ -22,7 +22,7 @@ import { Worker } from "node:worker_threads";
 import { DTYPES } from "../model/dtype";
 import { Frame, Point } from "../model/scan";
 import { startWorker } from "../runtime/workers";
-import { finishResampled, inThreadKernel } from "./fused";
+import { finishResampled, inThreadKernel, kernelOutputFrame } from "./fused";
 import { KernelPlan } from "./plan";
 import { WorkerReply, WorkerRequest } from "./protocol";
 import { packedPlan, packWindow, RawWindow, rawWindow } from "./window";
@@ -264,14 +264,7 @@ export class KernelWorkerPool {
       reject: (error) => done(error),
       complete: () => {
         // Copied out before `done` frees the slot for the next point.
-        const frame: Frame = {
-          index: point.index,
-          positionM: point.positionM,
-          rows: plan.rows,
-          cols: plan.cols,
-          data: new Float32Array(pixels),
-          weights: new Uint8Array(pixels),
-        };
+        const frame = kernelOutputFrame(plan, point);
         frame.data.set(new Float32Array(slot.output, 0, pixels));
         frame.weights.set(new Uint8Array(slot.output, 4 * pixels, pixels));
         done(finishResampled(plan, frame));
