@@ -18,8 +18,8 @@ import { StartMessage } from "../src/model/frameserver";
 import { FCCD_LAYOUT, rawShape } from "../src/model/layout";
 import { totalFrames } from "../src/model/scan";
 
-const FRAMES_PORT = 41801;
-const CONTROL_PORT = 41802;
+const FRAMES_PORT = 21801;
+const CONTROL_PORT = 21802;
 const POINTS = 400;
 const [ROWS, COLS] = rawShape(FCCD_LAYOUT);
 

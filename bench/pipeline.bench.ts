@@ -14,7 +14,7 @@ const CHUNK = 32;
 let run: Promise<Record<string, any>> | undefined;
 
 function runOnce(): Promise<Record<string, any>> {
-  run ??= startCosmic(["--points", "1000", "--rate", "160", "--sim-render-ahead", "--out", tempOut("bench-pipeline-"), "--sim-port", "45600", "--json", "--no-progress"], 600_000).done.then(
+  run ??= startCosmic(["--points", "1000", "--rate", "160", "--sim-render-ahead", "--out", tempOut("bench-pipeline-"), "--sim-port", "25600", "--json", "--no-progress"], 600_000).done.then(
     ({ code, stdout, stderr }) => {
       if (code !== 0) throw new Error(`cosmic.ts exited ${code}: ${stderr.slice(-2000)}`);
       return summaryOf(stdout);

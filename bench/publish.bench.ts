@@ -20,8 +20,8 @@ const FRAMES = 1000;
 const PER_CHUNK = 10;
 const N = 128;
 /** A fresh port every run: a closed socket frees its port only after its linger, asynchronously. */
-let nextPort = 43400;
-const freshPort = () => (nextPort = nextPort >= 43499 ? 43400 : nextPort + 1);
+let nextPort = 23400;
+const freshPort = () => (nextPort = nextPort >= 23499 ? 23400 : nextPort + 1);
 
 const meta: ScanMeta = {
   scanId: "publish-bench",

@@ -25,7 +25,7 @@ export const benches: Bench[] = [
     runs: 5,
     setup: async () => {
       simulate();
-      pool = await RemoteKernelPool.start({ bind: "tcp://127.0.0.1:47900", spawn: 2 });
+      pool = await RemoteKernelPool.start({ bind: "tcp://127.0.0.1:27900", spawn: 2 });
       await pool.whenWorkers(2);
       // Warm both workers (plan shipped, JIT) on a short scan first.
       await measure(16, preprocessRemoteFrames(simulate().config, { pool }));

@@ -19,8 +19,8 @@ describe("pipelines/cosmic.ts --workers", () => {
   it("--workers 2 stores exactly the frames one process stores", async () => {
     const distributed = tempOut("workers-two-");
     const [one, two] = await Promise.all([
-      startCosmic([...common, "--out", single, "--sim-port", "47400"]).done,
-      startCosmic([...common, "--out", distributed, "--sim-port", "47410", "--workers", "2"]).done,
+      startCosmic([...common, "--out", single, "--sim-port", "27400"]).done,
+      startCosmic([...common, "--out", distributed, "--sim-port", "27410", "--workers", "2"]).done,
     ]);
     expect({ code: one.code, stderr: one.code === 0 ? "" : one.stderr }).toEqual({ code: 0, stderr: "" });
     expect({ code: two.code, stderr: two.code === 0 ? "" : two.stderr }).toEqual({ code: 0, stderr: "" });
@@ -37,7 +37,7 @@ describe("pipelines/cosmic.ts --workers", () => {
   it("a worker killed mid-scan: reported, its points re-sent, the scan completes with the same files", async () => {
     const out = tempOut("workers-kill-");
     // Paced, so the kill lands mid-scan: 140 frames at 40 per second.
-    const run = startCosmic([...common, "--out", out, "--sim-port", "47420", "--workers", "2", "--rate", "40"]);
+    const run = startCosmic([...common, "--out", out, "--sim-port", "27420", "--workers", "2", "--rate", "40"]);
     const stderr = stderrOf(run);
     // The first worker to join is the first choice for new points when both are idle.
     const joined = /worker \S+-(\d+) joined \(1 live\)/;

@@ -16,7 +16,7 @@ jest.setTimeout(60_000);
 describe("preprocessRemote", () => {
   let pool: RemoteKernelPool;
   beforeAll(async () => {
-    pool = await RemoteKernelPool.start({ bind: "tcp://127.0.0.1:47010", spawn: 2, inFlightPerWorker: 2 });
+    pool = await RemoteKernelPool.start({ bind: "tcp://127.0.0.1:27010", spawn: 2, inFlightPerWorker: 2 });
     await pool.whenWorkers(2);
   });
   afterAll(() => pool.terminate());
@@ -42,7 +42,7 @@ describe("preprocessRemote", () => {
     const long = smallSimulation({ numPoints: 60, seed: 5 });
     const config = { centre: { yx: patternCentre(long) }, crop: { size: 64 }, bin: { factor: 2 } };
     const faults: Fault[] = [];
-    const dying = await RemoteKernelPool.start({ bind: "tcp://127.0.0.1:47011", spawn: 2, inFlightPerWorker: 3, onFault: (f) => faults.push(f) });
+    const dying = await RemoteKernelPool.start({ bind: "tcp://127.0.0.1:27011", spawn: 2, inFlightPerWorker: 3, onFault: (f) => faults.push(f) });
     try {
       await dying.whenWorkers(2);
       const [victim] = dying.localPids;
@@ -76,7 +76,7 @@ describe("preprocessRemote", () => {
     const long = smallSimulation({ numPoints: 30, seed: 6 });
     const config = { centre: { yx: patternCentre(long) }, crop: { size: 64 }, bin: { factor: 2 } };
     const faults: Fault[] = [];
-    const frozen = await RemoteKernelPool.start({ bind: "tcp://127.0.0.1:47012", spawn: 2, inFlightPerWorker: 3, deadAfterMs: 1000, onFault: (f) => faults.push(f) });
+    const frozen = await RemoteKernelPool.start({ bind: "tcp://127.0.0.1:27012", spawn: 2, inFlightPerWorker: 3, deadAfterMs: 1000, onFault: (f) => faults.push(f) });
     const [victim] = frozen.localPids;
     try {
       await frozen.whenWorkers(2);

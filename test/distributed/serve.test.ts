@@ -12,8 +12,8 @@ import { exists, stderrOf, until } from "./run-outputs";
 jest.setTimeout(90_000);
 
 const ROOT = path.join(__dirname, "..", "..");
-const FRAMES = "tcp://127.0.0.1:47500";
-const CONTROL = "tcp://127.0.0.1:47501";
+const FRAMES = "tcp://127.0.0.1:27500";
+const CONTROL = "tcp://127.0.0.1:27501";
 const POINTS = 30;
 
 /** Serves one simulated scan and resolves with the frameserver's exit code once it has been delivered. */

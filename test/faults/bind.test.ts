@@ -45,16 +45,16 @@ describe("bind addresses", () => {
   beforeAll(() => console.log(`other interface for the checks: ${otherInterface ?? "none (loopback-only machine: only the bound addresses are checked)"}`));
 
   it("the viewer serves on 127.0.0.1 by default, and on another interface only when --host names it", async () => {
-    const byDefault = await startViewer({ port: 46400 });
+    const byDefault = await startViewer({ port: 26400 });
     try {
-      expect(byDefault.url).toBe("http://127.0.0.1:46400/");
-      expect(await reachableFrom(46400)).toEqual(loopbackOnly);
+      expect(byDefault.url).toBe("http://127.0.0.1:26400/");
+      expect(await reachableFrom(26400)).toEqual(loopbackOnly);
     } finally {
       await byDefault.close();
     }
-    const explicit = await startViewer({ port: 46401, host: "0.0.0.0" });
+    const explicit = await startViewer({ port: 26401, host: "0.0.0.0" });
     try {
-      expect(await reachableFrom(46401)).toEqual(everywhere);
+      expect(await reachableFrom(26401)).toEqual(everywhere);
     } finally {
       await explicit.close();
     }
@@ -64,17 +64,17 @@ describe("bind addresses", () => {
     const help = execFileSync(process.execPath, [require.resolve("ts-node/dist/bin.js"), path.join(ROOT, "pipelines", "frameserver.ts"), "--help"], { cwd: ROOT }).toString();
     for (const port of [37010, 37011, 37012]) expect(help).toContain(`tcp://127.0.0.1:${port}`);
     const scan = { start: tinyStart({ numPoints: 1 }), frame: (index: number) => tinyFrame(index) };
-    const loopback = await serveRawScan(scan, { frames: "tcp://127.0.0.1:46410", control: "tcp://127.0.0.1:46411", lingerMs: 0 });
+    const loopback = await serveRawScan(scan, { frames: "tcp://127.0.0.1:26410", control: "tcp://127.0.0.1:26411", lingerMs: 0 });
     try {
-      expect(await reachableFrom(46410)).toEqual(loopbackOnly);
+      expect(await reachableFrom(26410)).toEqual(loopbackOnly);
     } finally {
       loopback.close();
       await loopback.done;
     }
-    const named = await serveRawScan(scan, { frames: "tcp://0.0.0.0:46412", control: "tcp://127.0.0.1:46413", lingerMs: 0 });
+    const named = await serveRawScan(scan, { frames: "tcp://0.0.0.0:26412", control: "tcp://127.0.0.1:26413", lingerMs: 0 });
     try {
-      expect(await reachableFrom(46412)).toEqual(everywhere);
-      expect(await reachableFrom(46413)).toEqual(loopbackOnly);
+      expect(await reachableFrom(26412)).toEqual(everywhere);
+      expect(await reachableFrom(26413)).toEqual(loopbackOnly);
     } finally {
       named.close();
       await named.done;

@@ -25,7 +25,7 @@ describe("storage faults at the pipeline level", () => {
       const points = 80;
       const reserveBytes = 2_000_000;
       const config = configFile(settings, { store: { policy: "block", formats: ["cxi", "ptyd"], reserveBytes } });
-      const { code, stdout, stderr } = await startCosmic(["--config", config, "--points", String(points), "--iterations", "5", "--sim-port", "46200", "--out", disk, "--json", "--no-progress"]).done;
+      const { code, stdout, stderr } = await startCosmic(["--config", config, "--points", String(points), "--iterations", "5", "--sim-port", "26200", "--out", disk, "--json", "--no-progress"]).done;
       expect({ code, error: code === 0 ? "" : stderr }).toEqual({ code: 0, error: "" });
       const summary = summaryOf(stdout);
       const diskFull = faultLines(stderr, "disk-full");
@@ -57,7 +57,7 @@ describe("storage faults at the pipeline level", () => {
     const readOnly = mountTmpfs("faults-readonly-", "ro,size=1m")!;
     try {
       const points = 40;
-      const { code, stdout, stderr } = await startCosmic(["--points", String(points), "--iterations", "5", "--sim-port", "46210", "--out", readOnly, "--json", "--no-progress"]).done;
+      const { code, stdout, stderr } = await startCosmic(["--points", String(points), "--iterations", "5", "--sim-port", "26210", "--out", readOnly, "--json", "--no-progress"]).done;
       const summary = summaryOf(stdout);
       const writeErrors = faultLines(stderr, "write-error");
       expect(writeErrors.map((line) => /cannot write (\S+):/.exec(line)?.[1]).sort()).toEqual([path.join(readOnly, "sim-1.cxi"), path.join(readOnly, "sim-1.ptyd")]);

@@ -34,7 +34,7 @@ function expectValidFiles(out: string, frames: number) {
 
 describe("the frameserver dies or aborts mid-scan", () => {
   it("killed (SIGKILL) and restarted with --from-index: the gap is reported by index, the scan completes, the files are valid", async () => {
-    const port = 46100;
+    const port = 26100;
     const out = tempOut("faults-restart-");
     const first = startFrameserver(port, [...scanArgs, "--rate", "40"]);
     const run = startCosmicOn(port, out, config);
@@ -74,7 +74,7 @@ describe("the frameserver dies or aborts mid-scan", () => {
   });
 
   it("abort from scan control: the files close valid with every complete point, the summary counts the abort, exit 0", async () => {
-    const port = 46110;
+    const port = 26110;
     const out = tempOut("faults-abort-");
     const until = DARK_FRAMES + 2 * 20 + 1; // 20 whole points and one exposure of the 21st
     const server = startFrameserver(port, [...scanArgs, "--until-index", String(until), "--ending", "abort"]);

@@ -147,12 +147,12 @@ function plan(s: Scenario): Plan {
   return { frames, goodOrder, dropped, expected };
 }
 
-let nextPort = 46000;
-/** Binds to the next free port of 46000-46099: a port of the range may be some connection's ephemeral port. */
+let nextPort = 26000;
+/** Binds to the next free port of 26000-26099: a port of the range may be some connection's ephemeral port. */
 async function bindInRange(socket: zmq.Push): Promise<number> {
   for (let attempt = 0; attempt < 100; attempt++) {
     const port = nextPort;
-    nextPort = nextPort >= 46099 ? 46000 : nextPort + 1;
+    nextPort = nextPort >= 26099 ? 26000 : nextPort + 1;
     try {
       await socket.bind(endpoint(port));
       return port;
@@ -160,7 +160,7 @@ async function bindInRange(socket: zmq.Push): Promise<number> {
       if ((error as { code?: string }).code !== "EADDRINUSE") throw error;
     }
   }
-  throw new Error("no free port in 46000-46099");
+  throw new Error("no free port in 26000-26099");
 }
 
 const figures = { runs: 0, badMessages: 0, goodFramesChecked: 0, byReason: {} as Record<string, number> };
@@ -282,8 +282,8 @@ describe("malformed messages at the pipeline level", () => {
   it("pipelines/cosmic.ts counts each in its --json summary, and the other frames come out as from a clean scan", async () => {
     const config = { preprocess: preprocessFor(SIM.frameSize), reconstruct: { engine: "none", iterations: 1 } };
     const runs = [
-      { port: 46500, dirty: false, out: tempOut("faults-clean-") },
-      { port: 46510, dirty: true, out: tempOut("faults-dirty-") },
+      { port: 26500, dirty: false, out: tempOut("faults-clean-") },
+      { port: 26510, dirty: true, out: tempOut("faults-dirty-") },
     ];
     const results = await Promise.all(
       runs.map(async ({ port, dirty, out }) => {

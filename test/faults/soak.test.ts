@@ -34,8 +34,8 @@ async function scan(points: number, policy: "bypass" | "block", port: number, re
 
 describe("soak", () => {
   it.each([
-    ["bypass", 46300],
-    ["block", 46310],
+    ["bypass", 26300],
+    ["block", 26310],
   ] as const)("storage %s: peak RSS of a 10 000-point scan within 10 percent of a 1 000-point scan's", async (policy, port) => {
     const small = await scan(1000, policy, port);
     const long = await scan(10_000, policy, port + 2);
@@ -53,7 +53,7 @@ describe("soak", () => {
     // worst all are alive: 2 x the capacity. Per scan: the object and the partitions' partial sums, about 40 bytes
     // per object pixel in all.
     const dm = { engine: "dm", iterations: 20 };
-    const [fewer, more] = [await scan(500, "block", 46320, dm), await scan(3000, "block", 46322, dm)];
+    const [fewer, more] = [await scan(500, "block", 26320, dm), await scan(3000, "block", 26322, dm)];
     for (const run of [fewer, more]) expect(run.summary.reconstruction).toMatchObject({ framesUsed: run.summary.frames.points, final: true });
     const capacity = (frames: number) => Math.max(8, 2 ** Math.ceil(Math.log2(frames)));
     const perFrame = 13 * FRAME_SIZE * FRAME_SIZE;

@@ -14,7 +14,7 @@ describe("pipelines/cosmic.ts", () => {
   it("runs a simulated scan end to end and leaves valid CXI, .ptyd and PNG files", async () => {
     const out = tempOut("cosmic-run-");
     const points = 60;
-    const { code, stdout, stderr } = await startCosmic(["--points", String(points), "--iterations", "30", "--out", out, "--sim-port", "45200", "--json", "--no-progress"]).done;
+    const { code, stdout, stderr } = await startCosmic(["--points", String(points), "--iterations", "30", "--out", out, "--sim-port", "25200", "--json", "--no-progress"]).done;
     expect({ code, stderr: code === 0 ? "" : stderr }).toEqual({ code: 0, stderr: "" });
     const summary = summaryOf(stdout);
     const darks = 2 * 10;
@@ -49,7 +49,7 @@ describe("pipelines/cosmic.ts", () => {
 
   it("drains on SIGINT: stops reading, closes valid files, prints the summary and exits 130", async () => {
     const out = tempOut("cosmic-sigint-");
-    const run = startCosmic(["--points", "400", "--rate", "60", "--engine", "none", "--out", out, "--sim-port", "45210", "--json", "--no-progress"]);
+    const run = startCosmic(["--points", "400", "--rate", "60", "--engine", "none", "--out", out, "--sim-port", "25210", "--json", "--no-progress"]);
     const cxiFile = path.join(out, "sim-1.cxi");
     // Interrupt once the first chunk is on disk, well before the 400-point scan ends.
     for (let waited = 0; !fs.existsSync(cxiFile) && waited < 60_000; waited += 200) await new Promise((r) => setTimeout(r, 200));

@@ -14,10 +14,10 @@ describe("pipelines/stream-to-ptypy.ts", () => {
   it("streams every processed frame and position to a cosmicstreams subscriber", async () => {
     const points = 30;
     const faults: Fault[] = [];
-    const received = lastValueFrom(cosmicstreamsSource({ address: "tcp://127.0.0.1:45313", scans: 1, idleTimeoutMs: 60_000, onFault: (f) => faults.push(f) }).pipe(toArray()));
+    const received = lastValueFrom(cosmicstreamsSource({ address: "tcp://127.0.0.1:25313", scans: 1, idleTimeoutMs: 60_000, onFault: (f) => faults.push(f) }).pipe(toArray()));
     const { code, stdout } = await startPipelineFile("stream-to-ptypy", [
-      ...["--simulate", String(points), "--frameserver", "tcp://127.0.0.1:45310", "--scan-control", "tcp://127.0.0.1:45311"],
-      ...["--publish", "tcp://127.0.0.1:45313", "--wait-subscribers", "1", "--json"],
+      ...["--simulate", String(points), "--frameserver", "tcp://127.0.0.1:25310", "--scan-control", "tcp://127.0.0.1:25311"],
+      ...["--publish", "tcp://127.0.0.1:25313", "--wait-subscribers", "1", "--json"],
     ]).done;
     const events = await received;
     expect(code).toBe(0);

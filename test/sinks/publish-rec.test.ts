@@ -1,7 +1,7 @@
 /**
  * `publishReconstructions` over real loopback sockets: each snapshot's object goes out as a `rec` message whose
  * header decodes with CosmicRecHeader and whose bytes are the object's interleaved float32 (re, im); the probe,
- * when asked for, goes on its own `probe` topic, so a `rec` subscriber never sees it. Ports 43200-43299.
+ * when asked for, goes on its own `probe` topic, so a `rec` subscriber never sees it. Ports 23200-23299.
  */
 import { from, lastValueFrom, toArray } from "rxjs";
 import { TestScheduler } from "rxjs/testing";
@@ -37,14 +37,14 @@ describe("publishReconstructions", () => {
   afterEach(() => listeners.splice(0).forEach((l) => l.close()));
 
   it("publishes each object as rec (and the probe on its own topic) with exact bytes, passing snapshots on", async () => {
-    const recOnly = new Listener(endpoint(43201), ["rec"]);
-    const both = new Listener(endpoint(43201), ["rec", "probe"]);
+    const recOnly = new Listener(endpoint(23201), ["rec"]);
+    const both = new Listener(endpoint(23201), ["rec", "probe"]);
     listeners.push(recOnly, both);
     const snapshots = [snapshot(0, Number.NaN), snapshot(5, 0.25), snapshot(9, 0.125, true)];
     const summaries: PublishRecSummary[] = [];
     const passed = await lastValueFrom(
       from(snapshots).pipe(
-        publishReconstructions({ address: endpoint(43201), identifier: "scan-007", probe: true, waitForSubscribers: 2, waitTimeoutMs: 5000, onSummary: (s) => summaries.push(s) }),
+        publishReconstructions({ address: endpoint(23201), identifier: "scan-007", probe: true, waitForSubscribers: 2, waitTimeoutMs: 5000, onSummary: (s) => summaries.push(s) }),
         toArray(),
       ),
     );
@@ -96,16 +96,16 @@ describe("publishReconstructions", () => {
     const values = { a: snapshot(0, 1), b: snapshot(1, 0.5), c: snapshot(2, 0.25, true) };
     scheduler.run(({ cold, expectObservable }) => {
       const source = cold<Snapshot>("a--b-c-", values);
-      expectObservable(source.pipe(publishReconstructions({ address: endpoint(43221) }))).toBe("a--b-c-", values);
+      expectObservable(source.pipe(publishReconstructions({ address: endpoint(23221) }))).toBe("a--b-c-", values);
     });
   });
 
   it("takes the identifier per snapshot, leaves the probe out by default, and names a taken port", async () => {
-    const listener = new Listener(endpoint(43211), [""]);
+    const listener = new Listener(endpoint(23211), [""]);
     listeners.push(listener);
     await lastValueFrom(
       from([snapshot(1, 0.5), snapshot(2, 0.4)]).pipe(
-        publishReconstructions({ address: endpoint(43211), identifier: (s) => `run-${s.iteration}`, waitForSubscribers: 1, waitTimeoutMs: 5000 }),
+        publishReconstructions({ address: endpoint(23211), identifier: (s) => `run-${s.iteration}`, waitForSubscribers: 1, waitTimeoutMs: 5000 }),
         toArray(),
       ),
     );
@@ -114,10 +114,10 @@ describe("publishReconstructions", () => {
     expect(messages.map((m) => jsonOf(m).identifier)).toEqual(["run-1", "run-2"]);
     expect(await listener.until((m) => m.length === 3, 200)).toHaveLength(2); // no probe came
 
-    const holder = publishReconstructions({ address: endpoint(43212), startDelayMs: 50 });
+    const holder = publishReconstructions({ address: endpoint(23212), startDelayMs: 50 });
     const held = lastValueFrom(from([snapshot(0, 1)]).pipe(holder, toArray()));
     await new Promise((resolve) => setTimeout(resolve, 20));
-    await expect(lastValueFrom(from([snapshot(0, 1)]).pipe(publishReconstructions({ address: endpoint(43212) })))).rejects.toThrow(/43212/);
+    await expect(lastValueFrom(from([snapshot(0, 1)]).pipe(publishReconstructions({ address: endpoint(23212) })))).rejects.toThrow(/23212/);
     await held;
   });
 });

@@ -1,7 +1,7 @@
 /**
  * Publish -> cosmicstreams source over loopback (issue 10): what `publishCosmicstreams` sends, the project's own
  * `cosmicstreamsSource` reads back whole: the scan's metadata in SI units, every frame with its index, pixels
- * and position, then stop, with no fault. Ports 43300-43399.
+ * and position, then stop, with no fault. Ports 23300-23399.
  */
 import { Chunk, Frame, ScanMeta } from "../../src/model/scan";
 import { ScanEvent } from "../../src/model/events";
@@ -42,7 +42,7 @@ const itemsOf = (events: ScanEvent<Frame>[]) => events.flatMap((e) => (e.kind ==
 describe("publish -> cosmicstreams source round trip", () => {
   it("delivers the scan's metadata and every frame, pixel and position of a small scan", async () => {
     const meta = scanMeta({ frameShape: [8, 8], pixelSizeM: 60e-6, numPoints: 15 });
-    const { chunks, events, faults } = await roundTrip(43301, meta, [4, 4, 4, 3]);
+    const { chunks, events, faults } = await roundTrip(23301, meta, [4, 4, 4, 3]);
     expect(faults.faults).toEqual([]);
     const start = events[0];
     if (start.kind !== "start") throw new Error(`expected start, got ${start.kind}`);
@@ -64,7 +64,7 @@ describe("publish -> cosmicstreams source round trip", () => {
 
   it("loses nothing of a 400-point scan of 32 x 32 frames", async () => {
     const meta = scanMeta({ frameShape: [32, 32], pixelSizeM: 60e-6, numPoints: 400 });
-    const { chunks, events, faults } = await roundTrip(43311, meta, Array(25).fill(16));
+    const { chunks, events, faults } = await roundTrip(23311, meta, Array(25).fill(16));
     expect(faults.faults).toEqual([]);
     const frames = itemsOf(events);
     const expected = expectedFrames(chunks);

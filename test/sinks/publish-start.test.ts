@@ -43,7 +43,7 @@ const probePower = (data: Float32Array): number => {
 };
 
 describe("cosmicstreams start for PtyPy", () => {
-  const start = buildCosmicStart(processed, firstChunk, { address: "tcp://127.0.0.1:43000" });
+  const start = buildCosmicStart(processed, firstChunk, { address: "tcp://127.0.0.1:23000" });
 
   it("passes the CosmicStart codec, every required key list and PtyPy's full loader model", () => {
     expect(decodeEither(CosmicStart, start).ok).toBe(true);
@@ -79,7 +79,7 @@ describe("cosmicstreams start for PtyPy", () => {
     expect(start.exp_num_x * start.exp_num_y).toBeGreaterThanOrEqual(10);
     expect(start.dtype).toBe("float32");
     expect(start.identifier).toBe("scan-007");
-    expect(start.server.dataPort).toBe(43000);
+    expect(start.server.dataPort).toBe(23000);
   });
 
   it("finds the smallest near-square raster for any number of points", () => {

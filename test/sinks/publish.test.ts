@@ -3,7 +3,7 @@
  * frame with its bytes and position, then stop; abort and cut-short scans end with abort; frames PtyPy would
  * reject are counted, not sent; the stream passes through at once and the credits come back only once the
  * frames are sent; the slow-joiner wait counts every subscriber and gives up visibly; a taken port is an error
- * naming the address. Ports 43100-43199.
+ * naming the address. Ports 23100-23199.
  */
 import { Subject, concat, map, of, tap } from "rxjs";
 import { TestScheduler } from "rxjs/testing";
@@ -47,10 +47,10 @@ describe("publishCosmicstreams", () => {
     const gate = new CreditGate(2);
     const summaries: PublishSummary[] = [];
     const faults = new FaultLog();
-    const listener = listen(43101);
+    const listener = listen(23101);
     const events = collect(
       scanEvents(chunks, raw, gate).pipe(
-        publishCosmicstreams({ address: endpoint(43101), waitForSubscribers: 1, waitTimeoutMs: 5000, onSummary: (s) => summaries.push(s), onFault: faults.onFault }),
+        publishCosmicstreams({ address: endpoint(23101), waitForSubscribers: 1, waitTimeoutMs: 5000, onSummary: (s) => summaries.push(s), onFault: faults.onFault }),
         ackAll(),
       ),
     );
@@ -100,7 +100,7 @@ describe("publishCosmicstreams", () => {
     scheduler.run(({ cold, expectObservable }) => {
       const source = cold<ScanEvent<Chunk>>("s-d-m-a--b-", values);
       // The source never completes: the socket closes when the scheduler unsubscribes at the end.
-      const published = source.pipe(publishCosmicstreams({ address: endpoint(43171) }), map(describe));
+      const published = source.pipe(publishCosmicstreams({ address: endpoint(23171) }), map(describe));
       expectObservable(published).toBe("s-d-m-a--b-", { s: "start", d: "dark", m: "meta", a: "item 0", b: "item 1" });
     });
   });
@@ -110,7 +110,7 @@ describe("publishCosmicstreams", () => {
     const seen: string[] = [];
     let acked = false;
     // Downstream lets go of each chunk at once; only the publisher's share is left holding it.
-    const done = collect(input.pipe(publishCosmicstreams({ address: endpoint(43111), waitForSubscribers: 1, waitTimeoutMs: 300 }), tap((e) => seen.push(e.kind)), ackAll()));
+    const done = collect(input.pipe(publishCosmicstreams({ address: endpoint(23111), waitForSubscribers: 1, waitTimeoutMs: 300 }), tap((e) => seen.push(e.kind)), ackAll()));
     input.next(startEvent(raw));
     input.next(itemEvent(envelope(syntheticChunk(0, 0, 2, processed), () => (acked = true))));
     expect(seen).toEqual(["start", "item"]); // synchronously, while the publisher still waits for a subscriber
@@ -122,13 +122,13 @@ describe("publishCosmicstreams", () => {
   });
 
   it("ends an aborted scan, and one cut short by completion, with abort", async () => {
-    const listener = listen(43121);
+    const listener = listen(23121);
     const summaries: PublishSummary[] = [];
     const chunks = syntheticChunks([3, 3], processed);
     const aborted = scanEvents(chunks, raw, new CreditGate(4), "abort");
     const cutShort = concat(of(startEvent({ ...raw, scanId: "scan-008" }) as ScanEvent<Chunk>), of(itemEvent(envelope(syntheticChunk(0, 0, 2, { ...processed, scanId: "scan-008" }))) as ScanEvent<Chunk>));
     await collect(
-      concat(aborted, cutShort).pipe(publishCosmicstreams({ address: endpoint(43121), waitForSubscribers: 1, waitTimeoutMs: 5000, onSummary: (s) => summaries.push(s) }), ackAll()),
+      concat(aborted, cutShort).pipe(publishCosmicstreams({ address: endpoint(23121), waitForSubscribers: 1, waitTimeoutMs: 5000, onSummary: (s) => summaries.push(s) }), ackAll()),
     );
     const messages = await listener.until((m) => m.filter((x) => topicOf(x) === "abort").length === 2);
     expect(messages.map(topicOf)).toEqual(["start", ...Array(6).fill("frame"), "abort", "start", "frame", "frame", "abort"]);
@@ -141,7 +141,7 @@ describe("publishCosmicstreams", () => {
   });
 
   it("skips and counts frames PtyPy would reject: beyond the raster, another width, no position", async () => {
-    const listener = listen(43131);
+    const listener = listen(23131);
     const faults = new FaultLog();
     const meta = { ...processed, numPoints: 4 }; // a 2 x 2 raster
     const first = syntheticChunk(0, 0, 2, meta);
@@ -153,7 +153,7 @@ describe("publishCosmicstreams", () => {
     const summaries: PublishSummary[] = [];
     await collect(
       concat(of(startEvent(meta) as ScanEvent<Chunk>), of(...items), of(endEvent(meta, "stop") as ScanEvent<Chunk>)).pipe(
-        publishCosmicstreams({ address: endpoint(43131), waitForSubscribers: 1, waitTimeoutMs: 5000, onFault: faults.onFault, onSummary: (s) => summaries.push(s) }),
+        publishCosmicstreams({ address: endpoint(23131), waitForSubscribers: 1, waitTimeoutMs: 5000, onFault: faults.onFault, onSummary: (s) => summaries.push(s) }),
         ackAll(),
       ),
     );
@@ -170,7 +170,7 @@ describe("publishCosmicstreams", () => {
     const summaries: PublishSummary[] = [];
     await collect(
       scanEvents(syntheticChunks([2, 2], wide), raw, new CreditGate(2)).pipe(
-        publishCosmicstreams({ address: endpoint(43141), onFault: faults.onFault, onSummary: (s) => summaries.push(s) }),
+        publishCosmicstreams({ address: endpoint(23141), onFault: faults.onFault, onSummary: (s) => summaries.push(s) }),
         ackAll(),
       ),
     );
@@ -180,12 +180,12 @@ describe("publishCosmicstreams", () => {
   });
 
   it("waits for every subscriber it was told to, and gives up visibly when they do not come", async () => {
-    const a = listen(43151, ["start", "frame", "stop", "abort"]);
-    const b = listen(43151, [""]);
+    const a = listen(23151, ["start", "frame", "stop", "abort"]);
+    const b = listen(23151, [""]);
     const both: PublishSummary[] = [];
     await collect(
       scanEvents(syntheticChunks([2], processed), raw, new CreditGate(2)).pipe(
-        publishCosmicstreams({ address: endpoint(43151), waitForSubscribers: 2, waitTimeoutMs: 5000, onSummary: (s) => both.push(s) }),
+        publishCosmicstreams({ address: endpoint(23151), waitForSubscribers: 2, waitTimeoutMs: 5000, onSummary: (s) => both.push(s) }),
         ackAll(),
       ),
     );
@@ -196,7 +196,7 @@ describe("publishCosmicstreams", () => {
     const t0 = Date.now();
     await collect(
       scanEvents(syntheticChunks([2], processed), raw, new CreditGate(2)).pipe(
-        publishCosmicstreams({ address: endpoint(43152), waitForSubscribers: 1, waitTimeoutMs: 300, onSummary: (s) => alone.push(s) }),
+        publishCosmicstreams({ address: endpoint(23152), waitForSubscribers: 1, waitTimeoutMs: 300, onSummary: (s) => alone.push(s) }),
         ackAll(),
       ),
     );
@@ -207,10 +207,10 @@ describe("publishCosmicstreams", () => {
 
   it("errors with the address when the port is taken", async () => {
     const first = new Subject<ScanEvent<Chunk>>();
-    const holding = collect(first.pipe(publishCosmicstreams({ address: endpoint(43161) })));
+    const holding = collect(first.pipe(publishCosmicstreams({ address: endpoint(23161) })));
     await new Promise((resolve) => setTimeout(resolve, 100));
-    await expect(collect(of(startEvent(raw) as ScanEvent<Chunk>).pipe(publishCosmicstreams({ address: endpoint(43161) })))).rejects.toThrow(
-      /cannot bind a publisher to tcp:\/\/127\.0\.0\.1:43161/,
+    await expect(collect(of(startEvent(raw) as ScanEvent<Chunk>).pipe(publishCosmicstreams({ address: endpoint(23161) })))).rejects.toThrow(
+      /cannot bind a publisher to tcp:\/\/127\.0\.0\.1:23161/,
     );
     first.complete();
     await holding;

@@ -56,9 +56,9 @@ describe("cosmicstreams source", () => {
 
   it("receives a published scan complete, with positions, pixels and the start converted to SI units", async () => {
     const frames = 250;
-    server = await serveCosmicScan({ start: cosmicStart(frames), totalFrames: frames, frame: cosmicFrame }, { frames: endpoint(41201), waitSubscribers: 1, waitSubscribersTimeoutMs: 5000 });
+    server = await serveCosmicScan({ start: cosmicStart(frames), totalFrames: frames, frame: cosmicFrame }, { frames: endpoint(21201), waitSubscribers: 1, waitSubscribersTimeoutMs: 5000 });
     const faults = new FaultLog();
-    const events = await collect(cosmicstreamsSource({ address: endpoint(41201), scans: 1, onFault: faults.onFault }).pipe(ackAll()));
+    const events = await collect(cosmicstreamsSource({ address: endpoint(21201), scans: 1, onFault: faults.onFault }).pipe(ackAll()));
     expect((await server.done).framesSent).toBe(frames);
     expect(faults.faults).toEqual([]);
     const start = events[0];
@@ -82,9 +82,9 @@ describe("cosmicstreams source", () => {
   it("reads Python's bare NaN, masks NaN pixels, and counts each bad message without losing the scan", async () => {
     const publisher = new zmq.XPublisher({ linger: 0 });
     try {
-      await publisher.bind(endpoint(41211));
+      await publisher.bind(endpoint(21211));
       const faults = new FaultLog();
-      const events = collect(cosmicstreamsSource({ address: endpoint(41211), scans: 1, onFault: faults.onFault }).pipe(ackAll()));
+      const events = collect(cosmicstreamsSource({ address: endpoint(21211), scans: 1, onFault: faults.onFault }).pipe(ackAll()));
       await publisher.receive(); // the subscription: no slow joiner
       const header = (index: number, extra: object = {}) =>
         JSON.stringify({ shape_y: WIDTH, shape_x: WIDTH, dtype: "float32", byteorder: "<", order: "C", identifier: "py", index, posy: 0, posx: 0, ...extra });
@@ -136,14 +136,14 @@ describe("cosmicstreams source", () => {
 
   it("ends a scan with reason idle when the publisher goes silent, and with abort on abort", async () => {
     const frames = 5;
-    server = await serveCosmicScan({ start: cosmicStart(frames), totalFrames: frames, frame: cosmicFrame }, { frames: endpoint(41221), waitSubscribers: 1, ending: "none", untilIndex: 2 });
+    server = await serveCosmicScan({ start: cosmicStart(frames), totalFrames: frames, frame: cosmicFrame }, { frames: endpoint(21221), waitSubscribers: 1, ending: "none", untilIndex: 2 });
     const faults = new FaultLog();
-    const idle = await collect(cosmicstreamsSource({ address: endpoint(41221), scans: 1, idleTimeoutMs: 200, onFault: faults.onFault }).pipe(ackAll()));
+    const idle = await collect(cosmicstreamsSource({ address: endpoint(21221), scans: 1, idleTimeoutMs: 200, onFault: faults.onFault }).pipe(ackAll()));
     expect(idle[idle.length - 1]).toMatchObject({ kind: "end", reason: "idle" });
     expect(faults.reasons()).toEqual(["source-idle"]);
     server.close();
-    server = await serveCosmicScan({ start: cosmicStart(frames), totalFrames: frames, frame: cosmicFrame }, { frames: endpoint(41222), waitSubscribers: 1, ending: "abort", untilIndex: 2 });
-    const aborted = await collect(cosmicstreamsSource({ address: endpoint(41222), scans: 1, onFault: faults.onFault }).pipe(ackAll()));
+    server = await serveCosmicScan({ start: cosmicStart(frames), totalFrames: frames, frame: cosmicFrame }, { frames: endpoint(21222), waitSubscribers: 1, ending: "abort", untilIndex: 2 });
+    const aborted = await collect(cosmicstreamsSource({ address: endpoint(21222), scans: 1, onFault: faults.onFault }).pipe(ackAll()));
     expect(aborted[aborted.length - 1]).toMatchObject({ kind: "end", reason: "abort" });
     expect(aborted.filter((e) => e.kind === "item").length).toBe(2);
   });
@@ -154,9 +154,9 @@ describe("cosmicstreams source", () => {
     for (const key of PTYPY_REQUIRED_START_KEYS) expect(scan.start).toHaveProperty([key]);
     for (const key of PTYPY_REQUIRED_GEOMETRY_KEYS) expect(scan.start.geometry).toHaveProperty([key]);
     for (const key of PTYPY_REQUIRED_LASTSCAN_KEYS) expect(scan.start.lastScan).toHaveProperty([key]);
-    server = await serveCosmicScan(scan, { frames: endpoint(41231), waitSubscribers: 1 });
+    server = await serveCosmicScan(scan, { frames: endpoint(21231), waitSubscribers: 1 });
     const faults = new FaultLog();
-    const events = await collect(cosmicstreamsSource({ address: endpoint(41231), scans: 1, onFault: faults.onFault }).pipe(ackAll()));
+    const events = await collect(cosmicstreamsSource({ address: endpoint(21231), scans: 1, onFault: faults.onFault }).pipe(ackAll()));
     expect(faults.faults).toEqual([]);
     expect(events[0]).toMatchObject({ kind: "start", meta: { scanId: sim.start.scanId, numPoints: 30, frameShape: [16, 16] } });
     if (events[0].kind !== "start") throw new Error("no start");

@@ -29,10 +29,10 @@ async function withPushPair(ports: [number, number], body: (frames: zmq.Push, co
 
 describe("frameserver source: bad input", () => {
   it("counts each bad message with its reason and delivers the rest of the scan", async () => {
-    await withPushPair([41101, 41102], async (frames, control) => {
+    await withPushPair([21101, 21102], async (frames, control) => {
       const faults = new FaultLog();
       const events = collect(
-        frameserverSource({ frames: endpoint(41101), control: endpoint(41102), scans: 1, onFault: faults.onFault }).pipe(grab({ onFault: faults.onFault }), ackAll()),
+        frameserverSource({ frames: endpoint(21101), control: endpoint(21102), scans: 1, onFault: faults.onFault }).pipe(grab({ onFault: faults.onFault }), ackAll()),
       );
       await control.send("{not json");
       await control.send(JSON.stringify({ ...tinyStart({ numPoints: 3 }), energyEv: -5 }));
@@ -94,10 +94,10 @@ describe("frameserver source: bad input", () => {
   });
 
   it("reports frames whose start never comes after the timeout, then serves the next scan", async () => {
-    await withPushPair([41111, 41112], async (frames, control) => {
+    await withPushPair([21111, 21112], async (frames, control) => {
       const faults = new FaultLog();
       const events = collect(
-        frameserverSource({ frames: endpoint(41111), control: endpoint(41112), scans: 1, startTimeoutMs: 150, onFault: faults.onFault }).pipe(grab({ onFault: faults.onFault }), ackAll()),
+        frameserverSource({ frames: endpoint(21111), control: endpoint(21112), scans: 1, startTimeoutMs: 150, onFault: faults.onFault }).pipe(grab({ onFault: faults.onFault }), ackAll()),
       );
       for (let i = 0; i < 3; i++) await frames.send(goodFrame(i));
       await sleep(400);
@@ -112,11 +112,11 @@ describe("frameserver source: bad input", () => {
   });
 
   it("pauses reading while the pre-start buffer is full, losing nothing over PUSH", async () => {
-    await withPushPair([41121, 41122], async (frames, control) => {
+    await withPushPair([21121, 21122], async (frames, control) => {
       const faults = new FaultLog();
       const gate = new CreditGate(16);
       const events = collect(
-        frameserverSource({ frames: endpoint(41121), control: endpoint(41122), scans: 1, credits: gate, bufferBeforeStart: 2, onFault: faults.onFault }).pipe(grab({ onFault: faults.onFault }), ackAll()),
+        frameserverSource({ frames: endpoint(21121), control: endpoint(21122), scans: 1, credits: gate, bufferBeforeStart: 2, onFault: faults.onFault }).pipe(grab({ onFault: faults.onFault }), ackAll()),
       );
       const sending = (async () => {
         for (let i = 0; i < 8; i++) await frames.send(goodFrame(i));

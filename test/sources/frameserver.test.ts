@@ -46,17 +46,17 @@ describe("frameserver over loopback", () => {
   it("delivers a simulated 200-point scan over PUSH complete, in order, with positions and bytes", async () => {
     const sim = simulateScan({ numPoints: 200, frameSize: 16, binning: 1, darksPerExposure: 2, centreOffsetYX: [0, 0], stepPx: 2, layout: SMALL_LAYOUT });
     // Positions follow as point messages after each point's frames: grab holds the points until they come.
-    server = await serveRawScan(sim, { frames: endpoint(41001), control: endpoint(41002), pattern: "push", positionsFollow: true, monitor: endpoint(41003) });
+    server = await serveRawScan(sim, { frames: endpoint(21001), control: endpoint(21002), pattern: "push", positionsFollow: true, monitor: endpoint(21003) });
     const faults = new FaultLog();
     const events = await collect(
-      frameserverSource({ frames: endpoint(41001), control: endpoint(41002), credits: 8, scans: 1, onFault: faults.onFault }).pipe(grab({ onFault: faults.onFault }), ackAll()),
+      frameserverSource({ frames: endpoint(21001), control: endpoint(21002), credits: 8, scans: 1, onFault: faults.onFault }).pipe(grab({ onFault: faults.onFault }), ackAll()),
     );
     expectWholeSimulatedScan(sim, events, faults);
     expect((await server.done).framesSent).toBe(sim.totalFrames);
   });
 
   it("runs as its own process: pipelines/frameserver.ts serves the simulated scan it is asked for", async () => {
-    const args = ["--points", "3", "--darks", "1", "--frame-size", "16", "--seed", "7", "--frames", endpoint(41071), "--control", endpoint(41072), "--no-monitor"];
+    const args = ["--points", "3", "--darks", "1", "--frame-size", "16", "--seed", "7", "--frames", endpoint(21071), "--control", endpoint(21072), "--no-monitor"];
     const child = spawn(process.execPath, [require.resolve("ts-node/dist/bin.js"), "pipelines/frameserver.ts", ...args], { cwd: path.join(__dirname, "../.."), stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     child.stderr!.on("data", (chunk) => (stderr += chunk));
@@ -64,7 +64,7 @@ describe("frameserver over loopback", () => {
     try {
       const faults = new FaultLog();
       const events = await collect(
-        frameserverSource({ frames: endpoint(41071), control: endpoint(41072), scans: 1, onFault: faults.onFault }).pipe(grab({ onFault: faults.onFault }), ackAll()),
+        frameserverSource({ frames: endpoint(21071), control: endpoint(21072), scans: 1, onFault: faults.onFault }).pipe(grab({ onFault: faults.onFault }), ackAll()),
         30000,
       );
       expectWholeSimulatedScan(simulateScan({ numPoints: 3, darksPerExposure: 1, frameSize: 16, seed: 7 }), events, faults);
@@ -77,12 +77,12 @@ describe("frameserver over loopback", () => {
 
   it("lets a slow downstream hold the PUSH sender back: never more frames unacknowledged than credits", async () => {
     const start = tinyStart({ numPoints: 40 });
-    server = await serveRawScan({ start, frame: (i) => tinyFrame(i) }, { frames: endpoint(41011), control: endpoint(41012), sendHighWaterMark: 1 });
+    server = await serveRawScan({ start, frame: (i) => tinyFrame(i) }, { frames: endpoint(21011), control: endpoint(21012), sendHighWaterMark: 1 });
     const gate = new CreditGate(4);
     const faults = new FaultLog();
     let received = 0;
     const events = await collect(
-      frameserverSource({ frames: endpoint(41011), control: endpoint(41012), credits: gate, scans: 1, onFault: faults.onFault }).pipe(
+      frameserverSource({ frames: endpoint(21011), control: endpoint(21012), credits: gate, scans: 1, onFault: faults.onFault }).pipe(
         grab({ onFault: faults.onFault, reorderWindowPoints: 0, maxAwaitingPosition: 0 }),
         mergeMap(async (e) => {
           // Storage that takes 2 ms per point.
@@ -102,9 +102,9 @@ describe("frameserver over loopback", () => {
 
   it("publishes decodable latest frames on the conflating monitor port", async () => {
     const start = tinyStart({ numPoints: 20 });
-    server = await serveRawScan({ start, frame: (i) => tinyFrame(i) }, { frames: endpoint(41021), control: endpoint(41022), monitor: endpoint(41023), monitorMaxHz: 1000, rateHz: 400 });
-    const monitored = collect(monitorSource({ address: endpoint(41023) }).pipe(take(3)));
-    const events = collect(frameserverSource({ frames: endpoint(41021), control: endpoint(41022), scans: 1, onFault: () => undefined }).pipe(grab(), ackAll()));
+    server = await serveRawScan({ start, frame: (i) => tinyFrame(i) }, { frames: endpoint(21021), control: endpoint(21022), monitor: endpoint(21023), monitorMaxHz: 1000, rateHz: 400 });
+    const monitored = collect(monitorSource({ address: endpoint(21023) }).pipe(take(3)));
+    const events = collect(frameserverSource({ frames: endpoint(21021), control: endpoint(21022), scans: 1, onFault: () => undefined }).pipe(grab(), ackAll()));
     const frames = await monitored;
     for (const frame of frames) {
       expect([frame.rows, frame.cols, frame.dtype]).toEqual([8, 8, "uint16"]);
@@ -116,10 +116,10 @@ describe("frameserver over loopback", () => {
 
   it("ends a scan whose frameserver died mid-scan with reason idle", async () => {
     const start = tinyStart({ numPoints: 20 });
-    server = await serveRawScan({ start, frame: (i) => tinyFrame(i) }, { frames: endpoint(41031), control: endpoint(41032), untilIndex: 11, ending: "none" });
+    server = await serveRawScan({ start, frame: (i) => tinyFrame(i) }, { frames: endpoint(21031), control: endpoint(21032), untilIndex: 11, ending: "none" });
     const faults = new FaultLog();
     const events = await collect(
-      frameserverSource({ frames: endpoint(41031), control: endpoint(41032), scans: 1, idleTimeoutMs: 300, onFault: faults.onFault }).pipe(grab({ onFault: faults.onFault }), ackAll()),
+      frameserverSource({ frames: endpoint(21031), control: endpoint(21032), scans: 1, idleTimeoutMs: 300, onFault: faults.onFault }).pipe(grab({ onFault: faults.onFault }), ackAll()),
     );
     expect(events[events.length - 1]).toMatchObject({ kind: "end", reason: "idle" });
     expect(events.filter((e) => e.kind === "item").length).toBe(4);
@@ -129,9 +129,9 @@ describe("frameserver over loopback", () => {
 
   it("resumes a scan part-way with fromIndex", async () => {
     const start = tinyStart({ numPoints: 10 });
-    server = await serveRawScan({ start, frame: (i) => tinyFrame(i) }, { frames: endpoint(41041), control: endpoint(41042), fromIndex: 12 });
+    server = await serveRawScan({ start, frame: (i) => tinyFrame(i) }, { frames: endpoint(21041), control: endpoint(21042), fromIndex: 12 });
     const faults = new FaultLog();
-    const events = await collect(frameserverSource({ frames: endpoint(41041), control: endpoint(41042), scans: 1, onFault: faults.onFault }).pipe(grab({ onFault: faults.onFault }), ackAll()));
+    const events = await collect(frameserverSource({ frames: endpoint(21041), control: endpoint(21042), scans: 1, onFault: faults.onFault }).pipe(grab({ onFault: faults.onFault }), ackAll()));
     expect(events.flatMap((e) => (e.kind === "item" ? [e.item.value.index] : []))).toEqual([5, 6, 7, 8, 9]);
     // The frames before the resume point are counted, not silently absent.
     expect(faults.count("gap")).toBe(12);
@@ -141,14 +141,14 @@ describe("frameserver over loopback", () => {
     const frames = new zmq.Push({ linger: 0 });
     const control = new zmq.Push({ linger: 0 });
     try {
-      await frames.bind(endpoint(41051));
-      await control.bind(endpoint(41052));
+      await frames.bind(endpoint(21051));
+      await control.bind(endpoint(21052));
       /** Resolves on the socket's next event of this type (bounded by the test timeout). */
       const next = async (socket: zmq.Push, type: string) => {
         for (let event = await socket.events.receive(); event.type !== type; event = await socket.events.receive());
       };
       const accepted = Promise.all([next(frames, "accept"), next(control, "accept")]);
-      const subscription = frameserverSource({ frames: endpoint(41051), control: endpoint(41052), onFault: () => undefined }).subscribe();
+      const subscription = frameserverSource({ frames: endpoint(21051), control: endpoint(21052), onFault: () => undefined }).subscribe();
       await accepted;
       const disconnected = Promise.all([next(frames, "disconnect"), next(control, "disconnect")]);
       subscription.unsubscribe();
@@ -165,7 +165,7 @@ describe("frameserver over loopback", () => {
     const total = totalFrames({ ...start });
     server = await serveRawScan(
       { start, frame: (i) => tinyFrame(i, layout) },
-      { frames: endpoint(41061), control: endpoint(41062), pattern: "pub", waitSubscribers: 1, sendHighWaterMark: 10, waitSubscribersTimeoutMs: 5000 },
+      { frames: endpoint(21061), control: endpoint(21062), pattern: "pub", waitSubscribers: 1, sendHighWaterMark: 10, waitSubscribersTimeoutMs: 5000 },
     );
     const sourceFaults = new FaultLog();
     const grabFaults = new FaultLog();
@@ -174,7 +174,7 @@ describe("frameserver over loopback", () => {
     const grabOptions = { onFault: grabFaults.onFault, maxAwaitingPosition: 0, reorderWindowPoints: 0 };
     const credits = requiredCredits([grabHold(start.exposureTimesS.length, grabOptions)]);
     const events = await collect(
-      frameserverSource({ frames: endpoint(41061), control: endpoint(41062), pattern: "sub", receiveHighWaterMark: 10, credits, drainMs: 200, scans: 1, onFault: sourceFaults.onFault }).pipe(
+      frameserverSource({ frames: endpoint(21061), control: endpoint(21062), pattern: "sub", receiveHighWaterMark: 10, credits, drainMs: 200, scans: 1, onFault: sourceFaults.onFault }).pipe(
         tap((m) => m.kind === "frame" && received.push(m.frame.value.index)),
         grab(grabOptions),
         // A consumer slower than the publisher: 1 ms per event.

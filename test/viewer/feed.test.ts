@@ -1,7 +1,7 @@
 /**
  * The feed and its server without a browser: loopback by default, health read on the viewer's clock only while
  * someone watches, a new scan clearing the error curve, /state.json, and PNG exports that say when there is
- * nothing yet. Ports 44080-44089.
+ * nothing yet. Ports 24080-24089.
  */
 import { WebSocket } from "ws";
 import { Snapshot } from "../../src/model/scan";
@@ -38,9 +38,9 @@ function textMessages(url: string, type: string, count: number): Promise<Array<R
 
 describe("startViewer", () => {
   it("serves on 127.0.0.1 and reads health on its own clock only while a browser watches", async () => {
-    const viewer = await startViewer({ port: 44080, maxFps: 20 });
+    const viewer = await startViewer({ port: 24080, maxFps: 20 });
     try {
-      expect(viewer.url).toBe("http://127.0.0.1:44080/");
+      expect(viewer.url).toBe("http://127.0.0.1:24080/");
       let reads = 0;
       viewer.healthFrom(() => ({ stages: [], counts: { received: ++reads } }));
       await new Promise((resolve) => setTimeout(resolve, 200));
@@ -55,7 +55,7 @@ describe("startViewer", () => {
   });
 
   it("starts the error curve again with a new scan and reports the state as JSON", async () => {
-    const viewer = await startViewer({ port: 44081 });
+    const viewer = await startViewer({ port: 24081 });
     try {
       viewer.scan({ scanId: "a" });
       viewer.snapshot(snapshot(1, 0.5));
@@ -72,7 +72,7 @@ describe("startViewer", () => {
   });
 
   it("exports PNGs of what it has and says what it has not", async () => {
-    const viewer = await startViewer({ port: 44082 });
+    const viewer = await startViewer({ port: 24082 });
     try {
       const missing = await fetch(`${viewer.url}export/frame.png`);
       expect(missing.status).toBe(404);

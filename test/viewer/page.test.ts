@@ -14,7 +14,7 @@ import { RUN_SIM } from "./simulated-run";
 
 const CHROMIUM = "/usr/bin/chromium";
 const CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"];
-const PORT = 44010;
+const PORT = 24010;
 const PANELS = ["raw", "processed", "amplitude", "phase", "probe"] as const;
 
 const haveChromium = fs.existsSync(CHROMIUM);

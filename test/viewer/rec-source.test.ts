@@ -1,7 +1,7 @@
 /**
  * `recSource` against the project's own `rec` publisher (publishReconstructions) over loopback: objects and probes
  * come back as snapshots with their exact pixels, iteration, error, frames used and pixel size; the probe that
- * follows an object is joined to it. Ports 44070-44079.
+ * follows an object is joined to it. Ports 24070-24079.
  */
 import * as zmq from "zeromq";
 import { firstValueFrom, from, lastValueFrom, take, toArray } from "rxjs";
@@ -10,7 +10,7 @@ import { publishReconstructions } from "../../src/sinks/publish-rec";
 import { Fault } from "../../src/model/fault";
 import { recSource } from "../../src/viewer/rec-source";
 
-const ADDRESS = "tcp://127.0.0.1:44071";
+const ADDRESS = "tcp://127.0.0.1:24071";
 
 function image(rows: number, cols: number, seed: number): ComplexImage {
   return { rows, cols, data: Float32Array.from({ length: 2 * rows * cols }, (_, k) => Math.cos(seed + k / 7)) };
@@ -44,8 +44,8 @@ describe("recSource", () => {
   it("counts a message that is not a complex image as a fault and goes on", async () => {
     const faults: Fault[] = [];
     const publisher = new zmq.Publisher({ linger: 0 });
-    await publisher.bind("tcp://127.0.0.1:44072");
-    const first = firstValueFrom(recSource({ address: "tcp://127.0.0.1:44072", onFault: (f) => faults.push(f) }));
+    await publisher.bind("tcp://127.0.0.1:24072");
+    const first = firstValueFrom(recSource({ address: "tcp://127.0.0.1:24072", onFault: (f) => faults.push(f) }));
     const good = snapshot(1, 0.5);
     const header = { shape_y: 6, shape_x: 10, dtype: "complex64", byteorder: "<", order: "C", obj_pixelsize_y: 1e-8, obj_pixelsize_x: 1e-8, iteration: 1 };
     // Resend until the subscription has joined (slow joiner): a float32 rec first, then a good one.

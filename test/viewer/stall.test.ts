@@ -7,7 +7,7 @@
 import { runScript } from "./child";
 import { CAP_BYTES, HammerResult } from "./hammer-viewer";
 
-const PORT = 44020;
+const PORT = 24020;
 
 describe("a stalled browser", () => {
   it("never slows the feed and costs a bounded buffer; a reading client still gets updates", async () => {
