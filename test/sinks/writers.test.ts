@@ -102,6 +102,20 @@ describe("PtydWriter", () => {
     const target = path.join(blocker, "scan.ptyd");
     await expect(PtydWriter.open({ path: target }, meta)).rejects.toThrow(target);
   });
+
+  it("replaces an existing file with a new one instead of truncating it (a reader of the old one keeps it)", async () => {
+    const file = path.join(dir, "again.ptyd");
+    fs.writeFileSync(file, "an older scan");
+    const oldReader = fs.openSync(file, "r");
+    const oldInode = fs.fstatSync(oldReader).ino;
+    const writer = await PtydWriter.open({ path: file }, meta);
+    chunks.forEach((chunk) => writer.append(chunk));
+    writer.close();
+    expect(fs.statSync(file).ino).not.toBe(oldInode);
+    expect(fs.readFileSync(oldReader, "utf8")).toBe("an older scan");
+    fs.closeSync(oldReader);
+    expect(dumpH5(file)["/meta/num_frames"]).toMatchObject({ value: chunks.reduce((s, c) => s + c.count, 0) });
+  });
 });
 
 describe("CxiWriter", () => {
