@@ -40,13 +40,19 @@ export class CreditGate {
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
-  /** Spends a credit on `value`; the envelope's ack gives it back. Throws when no credit is free. */
-  issue<T>(value: T): Envelope<T> {
+  /**
+   * Spends a credit on `value`; the envelope's ack gives it back, after `onAck` (e.g. freeing the value's memory,
+   * so the next read does not hold both). Throws when no credit is free.
+   */
+  issue<T>(value: T, onAck?: (value: T) => void): Envelope<T> {
     if (this.available <= 0) throw new Error(`no credit free: ${this.outstandingCount} of ${this.limit} outstanding`);
     this.outstandingCount += 1;
     this.issuedCount += 1;
     this.highWater = Math.max(this.highWater, this.outstandingCount);
-    return envelope(value, () => this.release());
+    return envelope(value, () => {
+      onAck?.(value);
+      this.release();
+    });
   }
 
   /** Called after every release, for pull sources that read synchronously. */

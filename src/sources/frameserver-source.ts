@@ -14,6 +14,8 @@
  * - A `start` repeating the open scan's id is a restarted frameserver resuming it: the scan goes on (no new scan,
  *   no new files) and the frames lost meanwhile are reported as a gap by index.
  * - Every bad message is a counted fault and the scan goes on. Unsubscribing closes both sockets.
+ * - A frame's pixels are freed when it is acknowledged (`releaseMemory`): past its ack a frame's `data` is empty,
+ *   so a stage that keeps pixels longer copies them (as the envelope contract asks).
  */
 import { withDefaults } from "../runtime/defaults";
 import { Observable } from "rxjs";
@@ -25,6 +27,7 @@ import { RawFrame, totalFrames } from "../model/scan";
 import { SourceMessage } from "../model/source";
 import { decodeEither } from "../model/codec";
 import { CreditGate } from "../runtime/credits";
+import { releaseMemory } from "../runtime/release-memory";
 import { IngestPattern, SocketSourceLifetime, WaitClock, connectReader, faultsToStderr, readLoop } from "./zmq";
 import { IndexTracker } from "./index-tracker";
 import { decodeArrayHeader, decodeArrayPart, parseJsonPart } from "./decode";
@@ -70,6 +73,8 @@ interface ScanProgress {
   indices: IndexTracker;
 }
 
+const freePixels = (frame: RawFrame): void => void releaseMemory(frame.data);
+
 export function frameserverSource(options: FrameserverSourceOptions): Observable<SourceMessage> {
   return new Observable<SourceMessage>((subscriber) => {
     const o = withDefaults(FRAMESERVER_SOURCE_DEFAULTS, options);
@@ -114,7 +119,7 @@ export function frameserverSource(options: FrameserverSourceOptions): Observable
       const { index, shape, dtype, byteorder } = header.value;
       const data = decodeArrayPart(parts[1], { shape, dtype, byteorder, index }, where, `frame ${index}`);
       if (!data.ok) return report(data.fault);
-      const frame = gate.issue<RawFrame>({ index, rows: shape[0], cols: shape[1], dtype, data: data.value });
+      const frame = gate.issue<RawFrame>({ index, rows: shape[0], cols: shape[1], dtype, data: data.value }, freePixels);
       if (scan !== undefined) {
         emitFrame(frame, scan);
         pump();

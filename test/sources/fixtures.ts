@@ -2,7 +2,7 @@
  * Small hand-made scans for source and grab tests: a tiny detector layout so frames are a few hundred bytes,
  * deterministic pixel values so bytes can be checked on arrival, and envelopes that count their acks.
  */
-import { Observable, lastValueFrom, tap, timeout, toArray } from "rxjs";
+import { Observable, lastValueFrom, map, timeout, toArray } from "rxjs";
 import { ScanEvent } from "../../src/model/events";
 import { Envelope, envelope } from "../../src/model/envelope";
 import { StartMessage } from "../../src/model/frameserver";
@@ -82,9 +82,33 @@ export function collect<T>(source: Observable<T>, eachMs = 10000): Promise<T[]> 
   return lastValueFrom(source.pipe(timeout({ each: eachMs }), toArray()));
 }
 
-/** Acknowledges every dark and item as it passes (a downstream that keeps up). */
+/**
+ * Acknowledges every dark and item as it passes (a downstream that keeps up), passing on a copy of its value: the
+ * frameserver source frees a frame's pixels at its ack, so a test that looks at them afterwards keeps a copy, as
+ * a stage would.
+ */
 export function ackAll<T, D>() {
-  return tap<ScanEvent<T, D>>((e) => (e.kind === "item" ? e.item.ack() : e.kind === "dark" ? e.dark.ack() : undefined));
+  return map<ScanEvent<T, D>, ScanEvent<T, D>>((e) => {
+    if (e.kind === "item") return { kind: "item", item: keptAfterAck(e.item) };
+    if (e.kind === "dark") return { kind: "dark", dark: keptAfterAck(e.dark) };
+    return e;
+  });
+}
+
+function keptAfterAck<T>(item: Envelope<T>): Envelope<T> {
+  const copy = deepCopy(item.value);
+  item.ack();
+  return envelope(copy);
+}
+
+/** Plain data with its typed arrays copied, each keeping its own class (structuredClone's come from another realm under jest). */
+function deepCopy<T>(value: T): T {
+  if (ArrayBuffer.isView(value)) return (value as unknown as { slice(): T }).slice();
+  if (Array.isArray(value)) return value.map(deepCopy) as T;
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, deepCopy(inner)])) as T;
+  }
+  return value;
 }
 
 /** Byte-for-byte equality of two typed arrays (jest's deep equality walks a 1M-pixel frame element by element). */

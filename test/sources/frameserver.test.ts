@@ -75,6 +75,25 @@ describe("frameserver over loopback", () => {
     }
   });
 
+  it("frees a frame's pixels at its ack (they are there until then)", async () => {
+    const start = tinyStart({ numPoints: 5 });
+    server = await serveRawScan({ start, frame: (i) => tinyFrame(i) }, { frames: endpoint(21081), control: endpoint(21082) });
+    const lengths: Array<{ before: number; after: number; expected: number }> = [];
+    await collect(
+      frameserverSource({ frames: endpoint(21081), control: endpoint(21082), scans: 1 }).pipe(
+        tap((message) => {
+          if (message.kind !== "frame") return;
+          const { data, index } = message.frame.value;
+          const before = data.length;
+          message.frame.ack();
+          lengths.push({ before, after: data.length, expected: tinyFrame(index).data.length });
+        }),
+      ),
+    );
+    expect(lengths).toHaveLength(totalFrames(start));
+    for (const { before, after, expected } of lengths) expect({ before, after }).toEqual({ before: expected, after: 0 });
+  });
+
   it("lets a slow downstream hold the PUSH sender back: never more frames unacknowledged than credits", async () => {
     const start = tinyStart({ numPoints: 40 });
     server = await serveRawScan({ start, frame: (i) => tinyFrame(i) }, { frames: endpoint(21011), control: endpoint(21012), sendHighWaterMark: 1 });
