@@ -5,27 +5,28 @@
 
 const NON_FINITE_MARK = "\u0000nonfinite:";
 
+const NON_FINITE_TOKEN = /NaN|Infinity/;
+
 export function parseLenientJson(text: string): unknown {
-  let rewritten = "";
+  // Most messages carry no non-finite number: those are parsed as they are, with no rewriting (a frame header per
+  // frame; a start with 80 000 positions took 220 ms and 90 MB when rewritten character by character).
+  if (!NON_FINITE_TOKEN.test(text)) return JSON.parse(text);
+  const parts: string[] = [];
+  let copiedUpTo = 0;
   let inString = false;
-  let i = 0;
   let changed = false;
-  while (i < text.length) {
+  for (let i = 0; i < text.length; ) {
     const ch = text[i];
     if (inString) {
-      rewritten += ch;
-      if (ch === "\\") {
-        rewritten += text[i + 1] ?? "";
-        i += 2;
-        continue;
+      if (ch === "\\") i += 2;
+      else {
+        if (ch === '"') inString = false;
+        i += 1;
       }
-      if (ch === '"') inString = false;
-      i += 1;
       continue;
     }
     if (ch === '"') {
       inString = true;
-      rewritten += ch;
       i += 1;
       continue;
     }
@@ -36,17 +37,18 @@ export function parseLenientJson(text: string): unknown {
         : text.startsWith("Infinity", i)
           ? "Infinity"
           : undefined;
-    if (token !== undefined) {
-      rewritten += JSON.stringify(NON_FINITE_MARK + token);
-      i += token.length;
-      changed = true;
+    if (token === undefined) {
+      i += 1;
       continue;
     }
-    rewritten += ch;
-    i += 1;
+    parts.push(text.slice(copiedUpTo, i), JSON.stringify(NON_FINITE_MARK + token));
+    i += token.length;
+    copiedUpTo = i;
+    changed = true;
   }
   if (!changed) return JSON.parse(text);
-  return JSON.parse(rewritten, (_key, value) =>
+  parts.push(text.slice(copiedUpTo));
+  return JSON.parse(parts.join(""), (_key, value) =>
     typeof value === "string" && value.startsWith(NON_FINITE_MARK) ? Number(value.slice(NON_FINITE_MARK.length)) : value,
   );
 }

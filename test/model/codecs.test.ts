@@ -168,6 +168,8 @@ describe("JSON at the edges", () => {
 
   it("keeps escaped quotes inside strings intact", () => {
     expect(parseLenientJson('{"a": "say \\"NaN\\"", "b": NaN}')).toEqual({ a: 'say "NaN"', b: NaN });
+    expect(parseLenientJson('{"a": "Infinity and NaN, only in a string"}')).toEqual({ a: "Infinity and NaN, only in a string" });
+    expect(parseLenientJson('[NaN,"NaN",-Infinity]')).toEqual([NaN, "NaN", -Infinity]);
   });
 
   it("never writes NaN or Infinity", () => {
