@@ -73,7 +73,7 @@ interface ScanProgress {
   indices: IndexTracker;
 }
 
-const freePixels = (frame: RawFrame): void => void (process.env.NO_RELEASE ? 0 : releaseMemory(frame.data));
+const freePixels = (frame: RawFrame): void => void releaseMemory(frame.data);
 
 export function frameserverSource(options: FrameserverSourceOptions): Observable<SourceMessage> {
   return new Observable<SourceMessage>((subscriber) => {
