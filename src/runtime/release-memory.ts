@@ -5,7 +5,11 @@
  * a point waits for the second) outlives the young generation, and V8 then frees it only in a full mark-compact,
  * which it triggers by the volume of such memory and which marks the whole heap: at detector rates that was the
  * whole cost of ingest over a bare receive loop (bench `ingest`). Detaching the ArrayBuffer
- * (`ArrayBuffer.prototype.transfer(0)`) drops its memory at once and with it V8's count of external memory.
+ * (`ArrayBuffer.prototype.transfer(0)`) releases its memory without a collection (a zeromq.js message is closed by
+ * its finalizer right after), and with it V8's count of external memory.
+ *
+ * Only for memory nothing else uses: a buffer still queued in a zeromq.js send (zero-copy, which holds the object,
+ * not the memory) or viewed by another array must not be released.
  *
  * Node 21+ has `transfer` natively; Node 20's V8 has it behind a harmony flag, and V8 installs it on contexts
  * created after the flag is set, so it is taken from a fresh context (the builtin works on any context's buffers).

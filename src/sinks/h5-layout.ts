@@ -315,17 +315,24 @@ export function writeComplex(group: H5Group, name: string, interleaved: Float32A
  * file cannot be created, so the location is checked with the file system first: the error names the path and
  * the operating system's reason.
  *
- * An existing file is replaced (unlinked), not truncated, and the probe file is removed again so HDF5 creates a
- * fresh one: ext4 (auto_da_alloc) writes back a truncated-then-rewritten file synchronously on close, which cost
- * 7-60 ms per 130 MB file here (bench `store-raw`).
+ * HDF5 should create the file itself: ext4 (auto_da_alloc) writes a truncated-then-rewritten file back
+ * synchronously when it is closed, 7-60 ms per 130 MB file here (bench `store-raw`). So the probe file is removed
+ * again, and an existing writable regular file is replaced (a reader holding it keeps the old one; the new file has
+ * the process's default mode). A read-only file is refused as before; a symlink, or a file in a directory that
+ * does not let us replace it, is truncated and written through as before.
  */
 export function createH5File(h5: H5, filePath: string): H5File {
   const absolute = path.resolve(filePath);
   try {
     fs.mkdirSync(path.dirname(absolute), { recursive: true });
-    fs.rmSync(absolute, { force: true });
-    fs.closeSync(fs.openSync(absolute, "wx"));
-    fs.unlinkSync(absolute);
+    const existing = fs.lstatSync(absolute, { throwIfNoEntry: false });
+    if (existing?.isFile()) fs.accessSync(absolute, fs.constants.W_OK);
+    if (existing === undefined || (existing.isFile() && unlinked(absolute))) {
+      fs.closeSync(fs.openSync(absolute, "wx"));
+      fs.unlinkSync(absolute);
+    } else {
+      fs.closeSync(fs.openSync(absolute, "w"));
+    }
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new Error(`cannot write ${absolute}: ${reason}`);
@@ -333,6 +340,15 @@ export function createH5File(h5: H5, filePath: string): H5File {
   const file = new h5.File(absolute, "w");
   if (file.file_id < 0n) throw new Error(`cannot write ${absolute}: HDF5 could not create the file`);
   return file;
+}
+
+function unlinked(file: string): boolean {
+  try {
+    fs.unlinkSync(file);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -7,19 +7,26 @@
  * Every call is O(1): it keeps a reference to the latest value (latest wins) and returns. A timer in the server
  * turns the latest values into small pictures at most `maxFps` times a second and sends them to the browsers that
  * keep up; a stalled browser is passed over, never waited for, and its buffer stays bounded.
+ *
+ * Raw frames are the exception: the frameserver source frees a frame's pixels at its ack, long before the timer
+ * draws it, so the feed keeps a copy, of at most `maxFps` frames a second (the others are passed over: the page
+ * shows no more anyway).
  */
 import { PositionM } from "../model/frameserver";
 import { DetectorLayout } from "../model/layout";
 import { Frame, RawFrame, Snapshot } from "../model/scan";
 import { StageFigures } from "../runtime/metrics";
 import { ViewerStats } from "./messages";
-import { ViewerServerOptions, exportPng, newViewerStats, startViewerServer } from "./server";
-import { Health, ScanInfo, Slot, ViewerState } from "./state";
+import { VIEWER_DEFAULTS, ViewerServerOptions, exportPng, newViewerStats, startViewerServer } from "./server";
+import { DetectorImage, Health, ScanInfo, Slot, ViewerState } from "./state";
 
 export type { Health, ScanInfo } from "./state";
 
 export interface ViewerFeed {
-  /** Latest raw/detector image (descrambled for display when it has the raw layout's shape). */
+  /**
+   * Latest raw/detector image (descrambled for display when it has the raw layout's shape), copied: at most
+   * `maxFps` frames a second are kept, the others passed over.
+   */
   rawFrame(frame: RawFrame | { rows: number; cols: number; data: Float32Array | Uint16Array }): void;
   /** Latest processed diffraction frame; its position is marked as visited. */
   processedFrame(frame: Frame): void;
@@ -49,6 +56,8 @@ export interface ViewerOptions extends ViewerServerOptions {
   rawLayout?: DetectorLayout;
 }
 
+const withCopiedPixels = <T extends DetectorImage>(frame: T): T => ({ ...frame, data: frame.data.slice() as T["data"] });
+
 export async function startViewer(options: ViewerOptions): Promise<ViewerFeed & { url: string }> {
   const state = new ViewerState(options.rawLayout);
   const stats = newViewerStats();
@@ -60,9 +69,17 @@ export async function startViewer(options: ViewerOptions): Promise<ViewerFeed & 
       stats.fed[slot] += 1;
       store(...args);
     };
+  const rawIntervalMs = 1000 / (options.maxFps ?? VIEWER_DEFAULTS.maxFps);
+  let rawKeptAtMs = -Infinity;
+  const keepRaw = (frame: DetectorImage) => {
+    const now = performance.now();
+    if (now - rawKeptAtMs < rawIntervalMs) return;
+    rawKeptAtMs = now;
+    state.setRaw(withCopiedPixels(frame));
+  };
   return {
     url: server.url,
-    rawFrame: counted("raw", (frame) => state.setRaw(frame)),
+    rawFrame: counted("raw", keepRaw),
     processedFrame: counted("processed", (frame: Frame) => state.setProcessed(frame)),
     positions: counted("positions", (positionsM: PositionM[]) => state.setPositions(positionsM)),
     position: counted("positions", (positionM: PositionM) => state.addPosition(positionM)),

@@ -116,6 +116,18 @@ describe("PtydWriter", () => {
     fs.closeSync(oldReader);
     expect(dumpH5(file)["/meta/num_frames"]).toMatchObject({ value: chunks.reduce((s, c) => s + c.count, 0) });
   });
+
+  it("writes through a symlink at the path: the link stays, its target gets the file", async () => {
+    const target = path.join(dir, "elsewhere.ptyd");
+    const link = path.join(dir, "linked.ptyd");
+    fs.writeFileSync(target, "an older scan");
+    fs.symlinkSync(target, link);
+    const writer = await PtydWriter.open({ path: link }, meta);
+    chunks.forEach((chunk) => writer.append(chunk));
+    writer.close();
+    expect(fs.lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(dumpH5(target)["/meta/num_frames"]).toMatchObject({ value: chunks.reduce((s, c) => s + c.count, 0) });
+  });
 });
 
 describe("CxiWriter", () => {

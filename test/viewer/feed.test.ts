@@ -1,10 +1,11 @@
 /**
  * The feed and its server without a browser: loopback by default, health read on the viewer's clock only while
  * someone watches, a new scan clearing the error curve, /state.json, and PNG exports that say when there is
- * nothing yet. Ports 24080-24089.
+ * nothing yet, raw frames kept as copies. Ports 24080-24089.
  */
 import { WebSocket } from "ws";
 import { Snapshot } from "../../src/model/scan";
+import { releaseMemory } from "../../src/runtime/release-memory";
 import { startViewer } from "../../src/viewer/feed";
 
 const probe = { rows: 2, cols: 2, data: Float32Array.of(1, 0, 0, 1, 1, 1, 0, 0) };
@@ -18,6 +19,17 @@ interface StateJson {
   viewer: { fed: Record<string, number> };
 }
 const stateOf = async (url: string) => (await (await fetch(`${url}state.json`)).json()) as StateJson;
+
+/** The raw.png a fresh viewer exports for `frame`. */
+async function exportOf(frame: { index: number; rows: number; cols: number; data: Uint16Array }): Promise<Buffer> {
+  const viewer = await startViewer({ port: 24084 });
+  try {
+    viewer.rawFrame(frame);
+    return viewer.exportPng("raw.png")!;
+  } finally {
+    await viewer.close();
+  }
+}
 
 function textMessages(url: string, type: string, count: number): Promise<Array<Record<string, unknown>>> {
   return new Promise((resolve, reject) => {
@@ -66,6 +78,28 @@ describe("startViewer", () => {
       const after = await stateOf(viewer.url);
       expect(after).toMatchObject({ scanId: "b", errors: [], positions: { known: 1, visited: 0 } });
       expect(after.viewer.fed).toMatchObject({ scan: 2, reconstruction: 2 });
+    } finally {
+      await viewer.close();
+    }
+  });
+
+  it("keeps a copy of the raw frame it will show (a source frees the pixels at the ack), at most maxFps a second", async () => {
+    const viewer = await startViewer({ port: 24083, maxFps: 5 });
+    try {
+      const frame = (index: number, value: number) => ({ index, rows: 64, cols: 64, data: new Uint16Array(64 * 64).fill(value) });
+      const shown = frame(1, 300);
+      viewer.rawFrame(shown);
+      viewer.rawFrame(frame(2, 500)); // within 1/maxFps of the first: passed over
+      expect(releaseMemory(shown.data)).toBe(true);
+      const state = await stateOf(viewer.url);
+      expect(state.viewer.fed).toMatchObject({ raw: 2 });
+      expect((state as unknown as { rawIndex: number }).rawIndex).toBe(1);
+      const png = viewer.exportPng("raw.png")!;
+      const blank = await exportOf(frame(3, 0));
+      expect(png.equals(blank)).toBe(false);
+      await new Promise((resolve) => setTimeout(resolve, 220));
+      viewer.rawFrame(frame(4, 700));
+      expect(((await stateOf(viewer.url)) as unknown as { rawIndex: number }).rawIndex).toBe(4);
     } finally {
       await viewer.close();
     }
