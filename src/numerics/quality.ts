@@ -304,13 +304,12 @@ function overlapAlong(product: Float64Array, region: Region, axis: "y" | "x", he
     sums[a + 1] += dr * heldPhase[h + 1] + di * heldPhase[h];
   }
   return (ramp) => {
+    const phase = phaseFactors(length, (j) => -ramp * j);
     let re = 0;
     let im = 0;
     for (let j = 0; j < length; j++) {
-      const cosine = cos(-ramp * j);
-      const sine = sin(-ramp * j);
-      re += sums[2 * j] * cosine - sums[2 * j + 1] * sine;
-      im += sums[2 * j] * sine + sums[2 * j + 1] * cosine;
+      re += sums[2 * j] * phase[2 * j] - sums[2 * j + 1] * phase[2 * j + 1];
+      im += sums[2 * j] * phase[2 * j + 1] + sums[2 * j + 1] * phase[2 * j];
     }
     return hypot(re, im);
   };
