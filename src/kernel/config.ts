@@ -14,7 +14,7 @@ export const WorkersOptions = t.partial(
   {
     /** Worker threads; default the machine's available parallelism (less one while the calling thread helps). */
     threads: PositiveInteger,
-    /** Points handed to each worker at once; default 2. */
+    /** Points handed to each worker at once; default 4. */
     inFlightPerThread: PositiveInteger,
     /** The pipeline's thread runs waiting points itself while every worker is busy; default true. */
     callingThreadHelps: t.boolean,

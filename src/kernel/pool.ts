@@ -33,7 +33,11 @@ export interface KernelPoolOptions {
    * helps, at least one).
    */
   threads?: number;
-  /** Points queued per worker at once (default 2: one running, one ready, so a worker never waits). */
+  /**
+   * Points queued per worker at once (default 4). With 2 (one running, one ready) a worker waited 10-25 % of the
+   * time (event-loop utilisation 0.62-0.89 over 400-1600-point scans): the calling thread refills it only between
+   * the points it runs itself (1.2-2 ms each, longer across a garbage collection). With 4: 0.93-0.97.
+   */
   inFlightPerThread?: number;
   /** The calling thread runs waiting points itself while every worker is busy (default true). */
   callingThreadHelps?: boolean;
@@ -81,7 +85,7 @@ interface ActivePlan {
   outstanding: number;
 }
 
-export const DEFAULT_IN_FLIGHT_PER_THREAD = 2;
+export const DEFAULT_IN_FLIGHT_PER_THREAD = 4;
 
 /** The most points a pool with `options` has in flight. */
 export function poolBound(options: KernelPoolOptions): number {
