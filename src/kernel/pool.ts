@@ -25,7 +25,7 @@ import { startWorker } from "../runtime/workers";
 import { finishResampled, inThreadKernel, kernelOutputFrame } from "./fused";
 import { KernelPlan } from "./plan";
 import { WorkerReply, WorkerRequest } from "./protocol";
-import { packedPlan, packWindow, RawWindow, rawWindow } from "./window";
+import { packedPlan, packExposures, RawWindow, rawWindow } from "./window";
 
 export interface KernelPoolOptions {
   /**
@@ -252,7 +252,7 @@ export class KernelWorkerPool {
       if (slot.output.byteLength < 5 * pixels) slot.output = new SharedArrayBuffer(5 * pixels);
       this.workers.forEach((w) => this.post(w, { type: "slot", slot: slot.id, input: slot.input, output: slot.output }));
     }
-    point.exposures.forEach((exposure, e) => packWindow(exposure.data, window, slot.inputBytes, e * window.length));
+    packExposures(point.exposures.map((exposure) => exposure.data), window, plan, slot.inputBytes);
     const worker = this.workers.reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
     const job = this.nextJob++;
     const done = (frame: Frame | Error) => {
