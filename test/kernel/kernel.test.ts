@@ -1,8 +1,7 @@
 /**
  * The kernel's parts against the reference functions on a simulated scan: the gather equalizes exactly as
  * equalize + descramble; the plan reads only the raw rows and channels that feed the crop; a packed window (what
- * a worker gets, later exposures only around saturated pixels) gives the same frame as the whole raw frames; the
- * kernel writes from an offset.
+ * a worker gets) gives the same frame as the whole raw frames; the kernel writes from an offset.
  */
 import { layoutMaps } from "../../src/model/layout";
 import { frameIndexOf, scanMetaFromStart } from "../../src/model/scan";
@@ -10,9 +9,9 @@ import { resolvePreprocessConfig } from "../../src/operators/preprocess";
 import { DarkAccumulator, descrambleFrame, equalizeRaw } from "../../src/preprocess/detector";
 import { fullImagePixels, gatherEqualized, rawGather } from "../../src/kernel/gather";
 import { kernelOutputLength, kernelScratch, runKernel } from "../../src/kernel/fused";
-import { ceilFloat32, cropGeometry, KernelPlan, kernelPlan } from "../../src/kernel/plan";
+import { ceilFloat32, cropGeometry, kernelPlan } from "../../src/kernel/plan";
 import { chainSettings } from "../../src/kernel/settings";
-import { packedPlan, packExposures, packWindow, rawWindow } from "../../src/kernel/window";
+import { packedPlan, packWindow, rawWindow } from "../../src/kernel/window";
 import { mulberry32 } from "../../src/sim/random";
 import { patternCentre, smallSimulation } from "./sim-events";
 
@@ -59,43 +58,6 @@ describe("the fused kernel's parts", () => {
     expect(Buffer.from(fromWindow.data.buffer, 12)).toEqual(Buffer.from(whole.data.buffer));
     expect(Array.from(fromWindow.weights.subarray(3))).toEqual(Array.from(whole.weights));
     expect(whole.data.some((v) => v > 0)).toBe(true);
-  });
-
-  it("copies later exposures only around the first one's saturated pixels, and the kernel reads nothing else of them", () => {
-    const geometry = cropGeometry(settings, settings.centreYX!);
-    const darks = settings.exposureTimesS.map((_, e) => new DarkAccumulator(e, geometry.imagePixels.length).statistics(2.5));
-    const frameFrom = (plan: KernelPlan, raws: readonly Uint16Array[]) => {
-      const n = kernelOutputLength(plan);
-      const frame = { data: new Float32Array(n), weights: new Uint8Array(n) };
-      runKernel(plan, raws, kernelScratch(plan), frame.data, frame.weights);
-      return frame;
-    };
-    const planned = kernelPlan(settings, geometry, darks, Int32Array.from(geometry.imagePixels, (_, s) => s));
-    const window = rawWindow(planned);
-    const first = planned.order[0];
-    for (const point of [0, 2, 4]) {
-      const raws = [0, 1].map((exposure) => sim.frame(frameIndexOf(meta, { point, exposure })).data as Uint16Array);
-      // Most of this small crop saturates in the long exposure: keep a few saturated pixels in different rows and
-      // channels, so that most of the second exposure's window is left stale.
-      const onRaw = planned;
-      const saturation = onRaw.rawSaturationAdu;
-      const kept = [37, 300, 301, 517, 1000].map((s) => onRaw.gather.rawIndex[s]);
-      raws[first] = raws[first].map((v, r) => (kept.includes(r) ? Math.max(v, saturation) : Math.min(v, saturation - 1)));
-      const onCorrected = { ...onRaw, saturationOnRaw: false };
-      for (const plan of [onRaw, onCorrected]) {
-        // What a slot holds from earlier points: values the kernel would merge differently if it read them.
-        const slot = Buffer.alloc(2 * window.length * 2, 0xff);
-        packExposures(raws, window, plan, slot);
-        const packed = new Uint16Array(slot.buffer, slot.byteOffset, 2 * window.length);
-        const stale = packed.subarray((1 - first) * window.length, (2 - first) * window.length).filter((v) => v === 0xffff).length;
-        if (plan.saturationOnRaw) expect(stale).toBeGreaterThan(window.length / 2);
-        else expect(stale).toBe(0);
-        const fromSlot = frameFrom(packedPlan(plan, window), [packed.subarray(0, window.length), packed.subarray(window.length)]);
-        const whole = frameFrom(plan, raws);
-        expect(Buffer.from(fromSlot.data.buffer)).toEqual(Buffer.from(whole.data.buffer));
-        expect(Array.from(fromSlot.weights)).toEqual(Array.from(whole.weights));
-      }
-    }
   });
 
   it("packs the same values into a target at any byte offset, every run as in the raw frame", () => {
