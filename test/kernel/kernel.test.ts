@@ -60,7 +60,7 @@ describe("the fused kernel's parts", () => {
     expect(whole.data.some((v) => v > 0)).toBe(true);
   });
 
-  it("packs the same values into a target at any byte offset, every run as in the raw frame", () => {
+  it("packs the same values copying whole words as copying byte runs (a target at an odd byte offset)", () => {
     const geometry = cropGeometry(settings, settings.centreYX!);
     const darks = settings.exposureTimesS.map((_, e) => new DarkAccumulator(e, geometry.imagePixels.length).statistics(2.5));
     const plan = kernelPlan(settings, geometry, darks, Int32Array.from(geometry.imagePixels, (_, s) => s));
