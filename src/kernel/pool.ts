@@ -36,9 +36,10 @@ export interface KernelPoolOptions {
    */
   threads?: number;
   /**
-   * Points queued per worker at once (default 4). With 2 (one running, one ready) a worker waited 10-25 % of the
-   * time (event-loop utilisation 0.62-0.89 over 400-1600-point scans): the calling thread refills it only between
-   * the points it runs itself (1.2-2 ms each, longer across a garbage collection). With 4: 0.93-0.97.
+   * Points queued per worker at once (default 4). With 2 (one running, one ready) a worker waited up to a third of
+   * the time (event-loop utilisation 0.63-0.93 over 400-1600-point scans): the calling thread refills it only
+   * between the points it runs itself (1.2-2 ms each, longer across a garbage collection). With 4: 0.83-0.97
+   * (0.93-0.97 on 1600-point scans).
    */
   inFlightPerThread?: number;
   /** The calling thread runs waiting points itself while every worker is busy (default true). */
