@@ -58,8 +58,12 @@ describe("soak", () => {
     // worst all are alive: 2 x the capacity. Per scan: the object and the partitions' partial sums, about 40 bytes
     // per object pixel in all.
     const dm = { engine: "dm", iterations: 20 };
-    const [fewer, more] = [await scan(500, "block", 26320, dm), await scan(3000, "block", 26322, dm)];
-    for (const run of [fewer, more]) expect(run.summary.reconstruction).toMatchObject({ framesUsed: run.summary.frames.points, final: true });
+    // Peaks err only upwards (see above; one 3 000-point scan peaked anywhere from 474 to 522 MB): the lower of two
+    // scans of each length.
+    const runs = [await scan(500, "block", 26320, dm), await scan(3000, "block", 26322, dm), await scan(500, "block", 26324, dm), await scan(3000, "block", 26326, dm)];
+    for (const run of runs) expect(run.summary.reconstruction).toMatchObject({ framesUsed: run.summary.frames.points, final: true });
+    const lower = (a: (typeof runs)[number], b: (typeof runs)[number]) => (b.maxRssMB < a.maxRssMB ? b : a);
+    const [fewer, more] = [lower(runs[0], runs[2]), lower(runs[1], runs[3])];
     const capacity = (frames: number) => Math.max(8, 2 ** Math.ceil(Math.log2(frames)));
     const perFrame = 13 * FRAME_SIZE * FRAME_SIZE;
     const [rows, cols] = checkOutput("cxi", path.join(more.out, "sim-1.cxi")).image_shape as [number, number];
@@ -68,7 +72,8 @@ describe("soak", () => {
     const atLeast = (perFrame * 2500) / MB;
     const atMost = (perFrame * (2 * capacity(3000) - capacity(500)) + 40 * rows * cols) / MB + 32; // + 32 MB of heap noise
     console.log(
-      `DM, N = ${FRAME_SIZE}: peak RSS 500 points ${fewer.maxRssMB} MB, 3 000 points ${more.maxRssMB} MB: grew ${grown.toFixed(1)} MB for 2 500 frames; ` +
+      `DM, N = ${FRAME_SIZE}: peak RSS 500 points ${runs[0].maxRssMB} and ${runs[2].maxRssMB} MB, 3 000 points ${runs[1].maxRssMB} and ` +
+        `${runs[3].maxRssMB} MB: grew ${grown.toFixed(1)} MB for 2 500 frames; ` +
         `13 N^2 x 2 500 = ${atLeast.toFixed(1)} MB, with the doubling generations and the ${rows} x ${cols} object at most ${atMost.toFixed(1)} MB`,
     );
     expect(grown).toBeGreaterThanOrEqual(atLeast);
