@@ -1,10 +1,11 @@
 /**
  * Soak: a 10 000-point scan (20 004 raw frames) streamed at full speed through `pipelines/cosmic.ts` with
  * `--engine none`, storage bypassed and storage on (block): the peak resident memory of the pipeline process (the
- * lower of two such scans) stays within 10 percent of a 1 000-point scan's, so nothing grows with the frames. The frameserver serves the small
- * detector layout (`--layout small`, 192 x 192 raw, 72 KB a frame) so the run fits in CI; what is held per frame
- * in flight does not depend on the scan length, which is what this checks. (The peak includes the process's fixed
- * ~250 MB of Node, ts-node and h5wasm, so 10 percent allows ~25 MB of growth over 9 000 more points, 1.3 GB of frames.)
+ * lower of two such scans) stays within 10 percent of a 1 000-point scan's, so nothing grows with the frames. The
+ * frameserver serves the small detector layout (`--layout small`, 192 x 192 raw, 72 KB a frame) so the run fits in
+ * CI; what is held per frame in flight does not depend on the scan length, which is what this checks. (The peak
+ * includes the process's fixed ~250 MB of Node, ts-node and h5wasm, so 10 percent allows ~25 MB of growth over
+ * 9 000 more points, 1.3 GB of frames.)
  */
 import { checkOutput, summaryOf, tempOut } from "../pipelines/run-cosmic";
 import * as path from "node:path";
@@ -60,7 +61,8 @@ describe("soak", () => {
     const dm = { engine: "dm", iterations: 20 };
     // Peaks err only upwards (see above; one 3 000-point scan peaked anywhere from 474 to 522 MB): the lower of two
     // scans of each length.
-    const runs = [await scan(500, "block", 26320, dm), await scan(3000, "block", 26322, dm), await scan(500, "block", 26324, dm), await scan(3000, "block", 26326, dm)];
+    const runs: Awaited<ReturnType<typeof scan>>[] = [];
+    for (const [points, port] of [[500, 26320], [3000, 26322], [500, 26324], [3000, 26326]]) runs.push(await scan(points, "block", port, dm));
     for (const run of runs) expect(run.summary.reconstruction).toMatchObject({ framesUsed: run.summary.frames.points, final: true });
     const lower = (a: (typeof runs)[number], b: (typeof runs)[number]) => (b.maxRssMB < a.maxRssMB ? b : a);
     const [fewer, more] = [lower(runs[0], runs[2]), lower(runs[1], runs[3])];
