@@ -33,17 +33,23 @@ async function scan(points: number, policy: "bypass" | "block", port: number, re
   return { out, summary, maxRssMB: summary.maxRssMB as number, seconds: summary.timings.totalS as number, stored: summary.frames.stored as Record<string, number> };
 }
 
+type ScanRun = Awaited<ReturnType<typeof scan>>;
+
+/**
+ * Of runs of one scan, the one with the lower peak RSS: a peak is the highest point of a memory level that swings
+ * with garbage collection, so it errs only upwards; growth with the frames would raise every run's.
+ */
+const lowerPeak = (...runs: ScanRun[]): ScanRun => runs.reduce((a, b) => (b.maxRssMB < a.maxRssMB ? b : a));
+
 describe("soak", () => {
   it.each([
     ["bypass", 26300],
     ["block", 26310],
   ] as const)("storage %s: peak RSS of a 10 000-point scan within 10 percent of a 1 000-point scan's", async (policy, port) => {
     const small = await scan(1000, policy, port);
-    // A peak is the highest point of a memory level that swings with garbage collection (one 10 000-point scan
-    // peaked anywhere from 240 to 262 MB, a 30 000-point one at 234), so it errs only upwards: the lower peak of
-    // two scans. Growth with the frames would raise both.
+    // The lower peak of two scans (one 10 000-point scan peaked anywhere from 240 to 262 MB, a 30 000-point one at 234).
     const longs = [await scan(10_000, policy, port + 2), await scan(10_000, policy, port + 4)];
-    const long = longs.reduce((a, b) => (b.maxRssMB < a.maxRssMB ? b : a));
+    const long = lowerPeak(...longs);
     const ratio = long.maxRssMB / small.maxRssMB;
     console.log(
       `soak, storage ${policy}: 1 000 points peak RSS ${small.maxRssMB} MB (${small.seconds} s), 10 000 points (20 004 frames) ` +
@@ -59,13 +65,11 @@ describe("soak", () => {
     // worst all are alive: 2 x the capacity. Per scan: the object and the partitions' partial sums, about 40 bytes
     // per object pixel in all.
     const dm = { engine: "dm", iterations: 20 };
-    // Peaks err only upwards (see above; one 3 000-point scan peaked anywhere from 474 to 522 MB): the lower of two
-    // scans of each length.
-    const runs: Awaited<ReturnType<typeof scan>>[] = [];
+    // The lower peak of two scans of each length (one 3 000-point scan peaked anywhere from 474 to 522 MB).
+    const runs: ScanRun[] = [];
     for (const [points, port] of [[500, 26320], [3000, 26322], [500, 26324], [3000, 26326]]) runs.push(await scan(points, "block", port, dm));
     for (const run of runs) expect(run.summary.reconstruction).toMatchObject({ framesUsed: run.summary.frames.points, final: true });
-    const lower = (a: (typeof runs)[number], b: (typeof runs)[number]) => (b.maxRssMB < a.maxRssMB ? b : a);
-    const [fewer, more] = [lower(runs[0], runs[2]), lower(runs[1], runs[3])];
+    const [fewer, more] = [lowerPeak(runs[0], runs[2]), lowerPeak(runs[1], runs[3])];
     const capacity = (frames: number) => Math.max(8, 2 ** Math.ceil(Math.log2(frames)));
     const perFrame = 13 * FRAME_SIZE * FRAME_SIZE;
     const [rows, cols] = checkOutput("cxi", path.join(more.out, "sim-1.cxi")).image_shape as [number, number];
