@@ -19,6 +19,8 @@ export interface EngineSetup {
   initialProbe?: ComplexImage;
   /** Needed by the optics-based probe guess (options `probeDefocusM`). */
   wavelengthM?: number;
+  /** Frames the scan may bring (its announced points): the frame stores reserve room for them at once. */
+  expectedFrames?: number;
 }
 
 export interface ReconstructionEngine {

@@ -26,7 +26,7 @@ export class EpieEngine extends EngineBase {
   constructor(options: EngineOptions, setup: EngineSetup) {
     super(options, setup);
     if (options.algorithm !== "epie") throw new Error(`EpieEngine runs ePIE, not ${options.algorithm}`);
-    this.store = new FrameStore(setup.frameSize, false);
+    this.store = new FrameStore(setup.frameSize, false, false, setup.expectedFrames);
     this.projector = new FourierProjector(setup.frameSize);
     this.revised = new Float32Array(2 * setup.frameSize * setup.frameSize);
     this.random = mulberry32(options.seed);

@@ -141,6 +141,15 @@ export interface PartitionRunner {
  * Frames of each batch go to the partitions in contiguous blocks, block p to partition p, so every partition
  * grows alike and the split depends only on the order of the batches.
  */
+/**
+ * Frames a partition reserves room for when the scan brings `expectedFrames`: twice its even share, since of a
+ * batch of c >= partitions frames it takes at most c / partitions + 1 (`partitionBlocks`). Smaller batches can
+ * exceed it; the store then grows.
+ */
+export function partitionReserve(expectedFrames: number, partitions: number): number {
+  return Math.min(expectedFrames, 2 * Math.ceil(expectedFrames / partitions));
+}
+
 export function partitionBlocks(count: number, partitions: number): Array<[number, number]> {
   const blocks: Array<[number, number]> = [];
   for (let p = 0; p < partitions; p++) blocks.push([Math.floor((p * count) / partitions), Math.floor(((p + 1) * count) / partitions)]);
@@ -157,9 +166,11 @@ export class LocalPartitionRunner implements PartitionRunner {
     readonly partitions: number,
     private readonly object: ComplexImage,
     private readonly probe: ComplexImage,
+    expectedFrames = 0,
   ) {
     const n = probe.rows;
-    this.parts = Array.from({ length: partitions }, () => new ProjectionPartition(n, object.cols));
+    const reserve = partitionReserve(expectedFrames, partitions);
+    this.parts = Array.from({ length: partitions }, () => new ProjectionPartition(n, object.cols, new FrameStore(n, true, false, reserve)));
     this.objectSums = this.parts.map(() => partialSums(object.rows * object.cols));
     this.probeSums = this.parts.map(() => partialSums(n * n));
   }
@@ -219,7 +230,7 @@ export class ProjectionEngine extends EngineBase {
     super(options, setup);
     if (options.algorithm === "epie") throw new Error("ProjectionEngine runs DM or RAAR; use EpieEngine for ePIE");
     this.coefficients = options.algorithm === "dm" ? dmCoefficients(options.alpha) : raarCoefficients(options.beta);
-    this.runner = runner ? runner(this.object, this.probe) : new LocalPartitionRunner(options.partitions, this.object, this.probe);
+    this.runner = runner ? runner(this.object, this.probe) : new LocalPartitionRunner(options.partitions, this.object, this.probe, setup.expectedFrames);
     this.previousProbe = new Float32Array(this.probe.data.length);
     this.relaxFactor = options.fourierRelaxFactor;
   }

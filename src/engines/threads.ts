@@ -19,7 +19,7 @@ import { DmEngine } from "./epie-from-dm";
 import { ExitWaveCoefficients } from "./fourier";
 import { FrameBatch, FrameStore, batchCount } from "./frames";
 import { EngineOptions } from "./options";
-import { PartialSums, PartitionRunner, ProjectionEngine, partitionBlocks } from "./projection";
+import { PartialSums, PartitionRunner, ProjectionEngine, partitionBlocks, partitionReserve } from "./projection";
 import type { EngineReply, EngineRequest, EngineWorkerData } from "./worker-engine";
 
 /** Worker threads now, and at most (after `end`). */
@@ -67,9 +67,11 @@ export class WorkerPartitionRunner implements PartitionRunner {
     object: ComplexImage,
     probe: ComplexImage,
     threads: ThreadCounts,
+    expectedFrames = 0,
   ) {
     const n = probe.rows;
-    this.stores = Array.from({ length: partitions }, () => new FrameStore(n, true, true));
+    const reserve = partitionReserve(expectedFrames, partitions);
+    this.stores = Array.from({ length: partitions }, () => new FrameStore(n, true, true, reserve));
     this.started = new Array<number>(partitions).fill(0);
     this.objectSums = this.stores.map(() => sharedSums(object.rows * object.cols));
     this.probeSums = this.stores.map(() => sharedSums(n * n));
@@ -185,7 +187,7 @@ export class ThreadedProjectionEngine extends ProjectionEngine {
     let made: WorkerPartitionRunner | undefined;
     // As many partitions as threads at most, so every thread has its own; fixed for the engine's life.
     const partitions = Math.max(options.partitions, threads.maxThreads);
-    super({ ...options, partitions }, setup, (object, probe) => (made = new WorkerPartitionRunner(partitions, object, probe, threads)));
+    super({ ...options, partitions }, setup, (object, probe) => (made = new WorkerPartitionRunner(partitions, object, probe, threads, setup.expectedFrames)));
     this.runnerHandle = made as WorkerPartitionRunner;
   }
 

@@ -32,8 +32,9 @@
  *   a few hundred ms at 128 x 128: keep the cadence modest).
  *
  * Memory: what grows with the frames is the engine's store, per frame of N x N: sqrt(I) 4 N^2 + mask N^2 bytes,
- * plus the exit wave 8 N^2 for DM/RAAR (13 N^2 in all, 213 kB at 128 x 128; ePIE 5 N^2), in arrays that grow by
- * doubling (so up to twice that). Everything else is fixed per scan: object 8 R C bytes (R x C object), probe
+ * plus the exit wave 8 N^2 for DM/RAAR (13 N^2 in all, 213 kB at 128 x 128; ePIE 5 N^2), in arrays reserved for
+ * the scan's announced points (`expectedFrames`; pages count once written) that grow by doubling only beyond
+ * them. Everything else is fixed per scan: object 8 R C bytes (R x C object), probe
  * 8 N^2, per partition partial sums 24 (R C + N^2), per thread FFT scratch about 40 N^2; chunks are let go (acked) once
  * copied, snapshots are copies handed downstream. A live scan's copies wait in the queue while an iteration runs (5 N^2
  * bytes a frame): frames the engine is about to hold anyway, so the bound above covers them. The next scan's chunks
@@ -237,7 +238,8 @@ export function reconstruct(optionsInput: ReconstructOptionsInput, hooks: Recons
         // The engine options' defocus, else the one the scan announces (a beamline knows its zone plate's focus).
         const announced = given.engine.probeDefocusM === undefined ? (state.meta.probeDefocusM ?? meta.probeDefocusM) : undefined;
         const settings = announced === undefined ? engineSettings : { ...engineSettings, probeDefocusM: announced };
-        const engine = makeEngine(settings, { frameSize, objectShape, objectPixelSizeM: pixelM, wavelengthM: wavelengthM(meta.energyEv) }, { threads: state.ended ? cores : liveThreads, maxThreads: cores });
+        const setup = { frameSize, objectShape, objectPixelSizeM: pixelM, wavelengthM: wavelengthM(meta.energyEv), expectedFrames: meta.numPoints };
+        const engine = makeEngine(settings, setup, { threads: state.ended ? cores : liveThreads, maxThreads: cores });
         if (!state.ended && liveNiceness > 0) setNiceness(engine, baseNiceness + liveNiceness);
         if (!state.ended && engine.setFourierRelaxFactor) {
           engine.setFourierRelaxFactor(Math.min(liveRelaxFactor, settings.fourierRelaxFactor));

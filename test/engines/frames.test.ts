@@ -1,4 +1,5 @@
-import { DataSummary, FrameStore, batchFromChunk } from "../../src/engines/frames";
+import { DataSummary, FrameStore, MAX_RESERVED_BYTES, batchFromChunk } from "../../src/engines/frames";
+import { partitionBlocks, partitionReserve } from "../../src/engines/projection";
 import { chunkFromFrames, scanMetaFromStart } from "../../src/model/scan";
 import { StartMessage } from "../../src/model/frameserver";
 
@@ -20,6 +21,45 @@ describe("frames in the engines", () => {
     expect(store.masks[2 * N * N + 2 * N + 3]).toBe(0);
     expect(Array.from(store.validCounts.subarray(0, 3))).toEqual([16, 16, 15]);
     expect(store.exitWaves.length).toBeGreaterThanOrEqual(3 * 2 * N * N);
+  });
+
+  it("reserves the announced frames at the first frame, so the scan's frames never move to new buffers", () => {
+    const batch = (count: number, first: number) => ({
+      intensities: Float32Array.from({ length: count * N * N }, (_, k) => (first + Math.floor(k / (N * N))) ** 2),
+      viewsTopLeft: new Int32Array(2 * count),
+    });
+    const store = new FrameStore(N, true, true, 50);
+    store.add(batch(7, 0));
+    const buffers = [store.moduli.buffer, store.masks.buffer, store.exitWaves.buffer, store.views.buffer];
+    expect(buffers[0]).toBeInstanceOf(SharedArrayBuffer);
+    while (store.count + 7 <= 50) store.add(batch(7, store.count));
+    store.add(batch(50 - store.count, store.count));
+    const same = [store.moduli.buffer, store.masks.buffer, store.exitWaves.buffer, store.views.buffer].map((buffer, i) => buffer === buffers[i]);
+    expect({ count: store.count, same }).toEqual({ count: 50, same: [true, true, true, true] });
+    // More than announced: it grows (by doubling), keeping what it had.
+    store.add(batch(1, 50));
+    expect(store.moduli.buffer).not.toBe(buffers[0]);
+    expect(store.moduli.length).toBe(100 * N * N);
+    expect(Array.from({ length: 51 }, (_, f) => store.moduli[f * N * N])).toEqual(Array.from({ length: 51 }, (_, f) => f));
+    // A wild announcement reserves at most MAX_RESERVED_BYTES.
+    const wild = new FrameStore(64, true, false, 1e9);
+    wild.add({ intensities: new Float32Array(64 * 64), viewsTopLeft: new Int32Array(2) });
+    expect(wild.moduli.length / (64 * 64)).toBe(Math.floor(MAX_RESERVED_BYTES / wild.bytesPerFrame));
+  });
+
+  it("gives each partition room for what partitionBlocks hands it when batches average at least one frame per partition", () => {
+    for (const partitions of [1, 2, 3, 4]) {
+      for (const batchSizes of [[16], [partitions], [1, 2 * partitions - 1], [3, 5, 7, partitions + 1]]) {
+        const held = new Array<number>(partitions).fill(0);
+        let total = 0;
+        for (let b = 0; total < 997; b++) {
+          const count = Math.min(batchSizes[b % batchSizes.length], 997 - total);
+          partitionBlocks(count, partitions).forEach(([from, to], p) => (held[p] += to - from));
+          total += count;
+        }
+        expect(Math.max(...held)).toBeLessThanOrEqual(partitionReserve(997, partitions));
+      }
+    }
   });
 
   it("summarises photons as PtyPy does for its power bound and object inertia", () => {
