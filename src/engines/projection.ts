@@ -141,6 +141,12 @@ export interface PartitionRunner {
  * Frames of each batch go to the partitions in contiguous blocks, block p to partition p, so every partition
  * grows alike and the split depends only on the order of the batches.
  */
+export function partitionBlocks(count: number, partitions: number): Array<[number, number]> {
+  const blocks: Array<[number, number]> = [];
+  for (let p = 0; p < partitions; p++) blocks.push([Math.floor((p * count) / partitions), Math.floor(((p + 1) * count) / partitions)]);
+  return blocks;
+}
+
 /**
  * Frames a partition reserves room for when the scan brings `expectedFrames`: twice its even share, since of a
  * batch of c >= partitions frames it takes at most c / partitions + 1 (`partitionBlocks`). Smaller batches can
@@ -148,12 +154,6 @@ export interface PartitionRunner {
  */
 export function partitionReserve(expectedFrames: number, partitions: number): number {
   return Math.min(expectedFrames, 2 * Math.ceil(expectedFrames / partitions));
-}
-
-export function partitionBlocks(count: number, partitions: number): Array<[number, number]> {
-  const blocks: Array<[number, number]> = [];
-  for (let p = 0; p < partitions; p++) blocks.push([Math.floor((p * count) / partitions), Math.floor(((p + 1) * count) / partitions)]);
-  return blocks;
 }
 
 /** All partitions in this thread, one after another. */

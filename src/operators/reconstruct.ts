@@ -34,11 +34,11 @@
  * Memory: what grows with the frames is the engine's store, per frame of N x N: sqrt(I) 4 N^2 + mask N^2 bytes,
  * plus the exit wave 8 N^2 for DM/RAAR (13 N^2 in all, 213 kB at 128 x 128; ePIE 5 N^2), in arrays reserved for
  * the scan's announced points (`expectedFrames`; pages count once written) that grow by doubling only beyond
- * them. Everything else is fixed per scan: object 8 R C bytes (R x C object), probe
- * 8 N^2, per partition partial sums 24 (R C + N^2), per thread FFT scratch about 40 N^2; chunks are let go (acked) once
- * copied, snapshots are copies handed downstream. A live scan's copies wait in the queue while an iteration runs (5 N^2
- * bytes a frame): frames the engine is about to hold anyway, so the bound above covers them. The next scan's chunks
- * that come while an ended scan finishes are held unacked, so the credits bound them.
+ * them. Everything else is fixed per scan: object 8 R C bytes (R x C object), probe 8 N^2, per partition partial
+ * sums 24 (R C + N^2), per thread FFT scratch about 40 N^2; chunks are let go (acked) once copied, snapshots are
+ * copies handed downstream. A live scan's copies wait in the queue while an iteration runs (5 N^2 bytes a frame):
+ * frames the engine is about to hold anyway, so the bound above covers them. The next scan's chunks that come
+ * while an ended scan finishes are held unacked, so the credits bound them.
  */
 import * as os from "node:os";
 import * as t from "io-ts";
