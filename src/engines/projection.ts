@@ -156,6 +156,12 @@ export function partitionReserve(expectedFrames: number, partitions: number): nu
   return Math.min(expectedFrames, 2 * Math.ceil(expectedFrames / partitions));
 }
 
+/** One store per partition (with exit waves), each reserving `partitionReserve` frames. */
+export function partitionStores(frameSize: number, partitions: number, expectedFrames: number, shared: boolean): FrameStore[] {
+  const reserve = partitionReserve(expectedFrames, partitions);
+  return Array.from({ length: partitions }, () => new FrameStore(frameSize, true, shared, reserve));
+}
+
 /** All partitions in this thread, one after another. */
 export class LocalPartitionRunner implements PartitionRunner {
   private readonly parts: ProjectionPartition[];
@@ -169,8 +175,7 @@ export class LocalPartitionRunner implements PartitionRunner {
     expectedFrames = 0,
   ) {
     const n = probe.rows;
-    const reserve = partitionReserve(expectedFrames, partitions);
-    this.parts = Array.from({ length: partitions }, () => new ProjectionPartition(n, object.cols, new FrameStore(n, true, false, reserve)));
+    this.parts = partitionStores(n, partitions, expectedFrames, false).map((store) => new ProjectionPartition(n, object.cols, store));
     this.objectSums = this.parts.map(() => partialSums(object.rows * object.cols));
     this.probeSums = this.parts.map(() => partialSums(n * n));
   }

@@ -19,7 +19,7 @@ import { DmEngine } from "./epie-from-dm";
 import { ExitWaveCoefficients } from "./fourier";
 import { FrameBatch, FrameStore, batchCount } from "./frames";
 import { EngineOptions } from "./options";
-import { PartialSums, PartitionRunner, ProjectionEngine, partitionBlocks, partitionReserve } from "./projection";
+import { PartialSums, PartitionRunner, ProjectionEngine, partitionBlocks, partitionStores } from "./projection";
 import type { EngineReply, EngineRequest, EngineWorkerData } from "./worker-engine";
 
 /** Worker threads now, and at most (after `end`). */
@@ -70,8 +70,7 @@ export class WorkerPartitionRunner implements PartitionRunner {
     expectedFrames = 0,
   ) {
     const n = probe.rows;
-    const reserve = partitionReserve(expectedFrames, partitions);
-    this.stores = Array.from({ length: partitions }, () => new FrameStore(n, true, true, reserve));
+    this.stores = partitionStores(n, partitions, expectedFrames, true);
     this.started = new Array<number>(partitions).fill(0);
     this.objectSums = this.stores.map(() => sharedSums(object.rows * object.cols));
     this.probeSums = this.stores.map(() => sharedSums(n * n));
