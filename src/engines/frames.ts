@@ -123,7 +123,7 @@ export class FrameStore {
      * Frames it may have to hold (a scan's announced points), reserved at the first frame. Without it a store
      * grows through generations of copies, and the old generations of shared buffers stay until every thread that
      * saw them collects garbage (test/faults/soak.test.ts: 2 500 more frames, a 32 MB store, raised the DM pipeline's
-     * peak by 85-134 MB; with the reservation 37-81).
+     * peak by 85-134 MB; with the reservation 37-85).
      */
     readonly expectedFrames = 0,
   ) {}

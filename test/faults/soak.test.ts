@@ -66,7 +66,7 @@ describe("soak", () => {
     // object pixel in all. The rest is noise in the peak: V8 frees dead external buffers (the frames from ZeroMQ,
     // 72 kB each here; copies handed downstream) when they add up to about 64 MB, its external-memory soft limit, so
     // a peak may fall anywhere on that sawtooth. Before the stores reserved, they grew by doubling, and their old
-    // shared generations lived until every thread collected: growth measured 85-134 MB here, now 37-81.
+    // shared generations lived until every thread collected: growth measured 85-134 MB here, now 37-85.
     const dm = { engine: "dm", iterations: 20 };
     // The lower peak of two scans of each length (one 3 000-point scan peaked anywhere from 430 to 486 MB).
     const runs: ScanRun[] = [];
@@ -78,7 +78,7 @@ describe("soak", () => {
     const MB = 2 ** 20;
     const grown = more.maxRssMB - fewer.maxRssMB;
     const store = (perFrame * 2500) / MB;
-    // The store shows through the noise of two peaks, if not always whole (measured 37-81 MB against its 31.7).
+    // The store shows through the noise of two peaks, if not always whole (measured 37-85 MB against its 31.7).
     const atLeast = store / 2;
     const atMost = store + (40 * rows * cols) / MB + 64; // + the 64 MB sawtooth
     console.log(
