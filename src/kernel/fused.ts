@@ -8,10 +8,12 @@
  * value < k x std in float64; hdr: x t_longest / t_used; photons: / ADU per photon; bin: one float32 sum per
  * source pixel, dy-major, dx-minor, from 0; floor: - floor, then max with 0).
  */
+import { DTYPES, PixelArray } from "../model/dtype";
 import { Frame, Point } from "../model/scan";
 import { floorFrame, resampleFrame } from "../preprocess/geometry";
 import { pairOffsets } from "./gather";
 import { KernelPlan } from "./plan";
+import { packedPlan, packWindow, RawWindow, rawWindow } from "./window";
 
 const fround = Math.fround;
 
@@ -119,26 +121,39 @@ export function kernelOutputFrame(plan: KernelPlan, point: Point): Frame {
   return { index: point.index, positionM: point.positionM, rows: plan.rows, cols: plan.cols, data: new Float32Array(length), weights: new Uint8Array(length) };
 }
 
+/** One exposure's packed window in this thread, typed like its raw frame, and the bytes packWindow writes. */
+interface PackedInput {
+  values: PixelArray;
+  bytes: Buffer;
+}
+
 /**
- * The kernel in this thread: scratch memory per plan, one output frame per point (it goes downstream). The fused
- * engine runs every point so; the worker pool runs so the points it takes on itself while every worker is busy.
+ * The kernel in this thread: the fused engine runs every point so; the worker pool runs so the points it takes on
+ * itself while every worker is busy. Each point's raw window is packed first (./window.ts) and the kernel runs on
+ * the packed plan, as in a worker: a raw window's 256 rows lie in as many memory pages, cold in cache, and packing
+ * fetches them eight rows at a time where the kernel reads two (one binned row) at a time. One core, 1000-point
+ * scans, 8 interleaved runs: 1293 against 1242 raw frames/s (median), faster in 7 of 8. Scratch memory and packed
+ * inputs per plan; one output frame per point (it goes downstream).
  */
 export function inThreadKernel(): (plan: KernelPlan, point: Point) => Frame {
-  let scratchPlan: KernelPlan | undefined;
-  let scratch: KernelScratch | undefined;
+  let current: { plan: KernelPlan; packed: KernelPlan; window: RawWindow; scratch: KernelScratch; inputs: PackedInput[] } | undefined;
   return (plan, point) => {
-    if (scratchPlan !== plan) {
-      scratch = kernelScratch(plan);
-      scratchPlan = plan;
+    if (current?.plan !== plan) {
+      const window = rawWindow(plan);
+      current = { plan, packed: packedPlan(plan, window), window, scratch: kernelScratch(plan), inputs: [] };
     }
+    const { window, inputs } = current;
+    const raws = point.exposures.map((exposure, e) => {
+      let input = inputs[e];
+      if (input?.values.constructor !== exposure.data.constructor) {
+        const values = DTYPES[exposure.dtype].make(window.length);
+        input = inputs[e] = { values, bytes: Buffer.from(values.buffer, values.byteOffset, values.byteLength) };
+      }
+      packWindow(exposure.data, window, input.bytes, 0);
+      return input.values;
+    });
     const frame = kernelOutputFrame(plan, point);
-    runKernel(
-      plan,
-      point.exposures.map((exposure) => exposure.data),
-      scratch!,
-      frame.data,
-      frame.weights,
-    );
+    runKernel(current.packed, raws, current.scratch, frame.data, frame.weights);
     return finishResampled(plan, frame);
   };
 }

@@ -7,12 +7,14 @@
  *
  * While every slot is taken and points wait, the calling thread runs the oldest waiting point itself, one per
  * event-loop turn (so the workers' replies are taken in between and their queues refilled first). Handing a point
- * to a worker costs the calling thread a copy of its raw window (cold memory), a message and a reply: measured
- * 0.3-0.6 ms of its time per point against about 1.3 ms for the kernel, so on two cores two workers fed by an
- * otherwise idle main thread reached only 1.2x one core, one worker plus this thread 1.4x. Copying the second
- * exposure only around the first one's saturated pixels (a sixth of its window on the FCCD) saved nothing: finding
- * them took as long as the copy. Points it takes never enter the workers, so the bound on points in flight is
- * unchanged.
+ * to a worker costs the calling thread a copy of its raw window (cold memory), a message and a reply: 0.3-0.6 ms
+ * of its time per point against about 1.3 ms for the kernel when windows were copied a row at a time, so on two
+ * cores two workers fed by an otherwise idle main thread reached only 1.2x one core, one worker plus this thread
+ * 1.4x. Copied eight rows at a time the window takes about 0.1 ms per double exposure, and this thread packs its
+ * own points as well (inThreadKernel), so both threads run the same kernel on the same kind of input. Copying the
+ * second exposure only around the first one's saturated pixels (a sixth of its window on the FCCD) saved nothing:
+ * finding them took as long as the copy. Points it takes never enter the workers, so the bound on points in flight
+ * is unchanged.
  *
  * Frames come back through the slot's shared output and are copied into new arrays here (80 kB for 128 x 128,
  * some microseconds): buffers transferred from a worker were freed only by full collections (measured over six

@@ -80,6 +80,44 @@ describe("the fused kernel's parts", () => {
   });
 });
 
+describe("packWindow", () => {
+  // Runs of unequal lengths in rows of their own, 11 of them (one group of eight, then three alone), as another
+  // detector's layout could give: every run's values must land where the window says, whatever the dtype.
+  const cols = 72;
+  const lengths = [64, 8, 40, 72, 4, 16, 68, 24, 36, 12, 52];
+  const starts = [0, 8, 32, 0, 68, 4, 4, 48, 20, 60, 12];
+  const runs: number[] = [];
+  let length = 0;
+  lengths.forEach((runLength, row) => {
+    runs.push(row * cols + starts[row], runLength, length);
+    length += runLength;
+  });
+  const window = { runs: Int32Array.from(runs), length };
+  const random = mulberry32(99);
+
+  it.each([
+    ["uint8", (n: number) => Uint8Array.from({ length: n }, () => Math.floor(random() * 256))],
+    ["uint16", (n: number) => Uint16Array.from({ length: n }, () => Math.floor(random() * 65536))],
+    ["float32", (n: number) => Float32Array.from({ length: n }, () => random() * 1e4)],
+  ] as const)("copies runs of unequal lengths, eight rows at a time and one by one alike (%s)", (_, make) => {
+    const raw = make(lengths.length * cols);
+    const bytes = raw.BYTES_PER_ELEMENT;
+    const atOffset = 8;
+    const words = Buffer.alloc((atOffset + length) * bytes);
+    packWindow(raw, window, words, atOffset);
+    // At an odd byte offset no run lies on word boundaries: run by run.
+    const oddOffset = Buffer.alloc((atOffset + length) * bytes + 1).subarray(1);
+    packWindow(raw, window, oddOffset, atOffset);
+    expect(oddOffset).toEqual(words);
+    const packed = new (raw.constructor as Uint8ArrayConstructor)(words.buffer, words.byteOffset, atOffset + length);
+    expect(Array.from(packed.subarray(0, atOffset)).every((v) => v === 0)).toBe(true);
+    for (let i = 0; i < runs.length; i += 3) {
+      const [from, runLength, to] = [runs[i], runs[i + 1], runs[i + 2]];
+      expect(Array.from(packed.subarray(atOffset + to, atOffset + to + runLength))).toEqual(Array.from(raw.subarray(from, from + runLength)));
+    }
+  });
+});
+
 describe("ceilFloat32", () => {
   it("keeps every comparison of a float32 with a float64 threshold", () => {
     const random = mulberry32(12345);
