@@ -21,7 +21,7 @@ import { Fault, fault } from "../model/fault";
 import { Frame, Point } from "../model/scan";
 import { finishResampled } from "../kernel/fused";
 import { KernelPlan } from "../kernel/plan";
-import { packedPlan, packWindow, RawWindow, rawWindow } from "../kernel/window";
+import { packedForm, packWindow, RawWindow } from "../kernel/window";
 import { AliveHeader, DEFAULT_DEAD_AFTER_MS, DoneHeader, FailedHeader, headerOf, message, RunHeader } from "./protocol";
 import { SendQueue } from "./send-queue";
 import { encodeStructure, viewOf } from "./wire";
@@ -180,10 +180,10 @@ export class RemoteKernelPool {
 
   /** Every later `run` uses `plan`. */
   setPlan(plan: KernelPlan): void {
-    const window = rawWindow(plan);
+    const { window, plan: packed } = packedForm(plan);
     const id = this.nextPlan++;
     const previous = this.active;
-    this.active = { id, plan, window, parts: message("plan", { id }, ...encodeStructure(packedPlan(plan, window))), outstanding: 0 };
+    this.active = { id, plan, window, parts: message("plan", { id }, ...encodeStructure(packed)), outstanding: 0 };
     if (previous) this.dropIfUnused(previous);
   }
 

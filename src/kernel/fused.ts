@@ -13,7 +13,7 @@ import { Frame, Point } from "../model/scan";
 import { floorFrame, resampleFrame } from "../preprocess/geometry";
 import { pairOffsets } from "./gather";
 import { KernelPlan } from "./plan";
-import { packedPlan, packWindow, RawWindow, rawWindow } from "./window";
+import { packedForm, packWindow, RawWindow } from "./window";
 
 const fround = Math.fround;
 
@@ -139,8 +139,8 @@ export function inThreadKernel(): (plan: KernelPlan, point: Point) => Frame {
   let current: { plan: KernelPlan; packed: KernelPlan; window: RawWindow; scratch: KernelScratch; inputs: PackedInput[] } | undefined;
   return (plan, point) => {
     if (current?.plan !== plan) {
-      const window = rawWindow(plan);
-      current = { plan, packed: packedPlan(plan, window), window, scratch: kernelScratch(plan), inputs: [] };
+      const { window, plan: packed } = packedForm(plan);
+      current = { plan, packed, window, scratch: kernelScratch(plan), inputs: [] };
     }
     const { window, inputs } = current;
     const raws = point.exposures.map((exposure, e) => {

@@ -6,6 +6,7 @@
  * of the HDR merge, and where orient puts each binned pixel. Plain typed arrays and numbers, so a plan goes to
  * a worker thread by structured clone.
  */
+import { LayoutMaps } from "../model/layout";
 import { Frame } from "../model/scan";
 import { DarkStatistics } from "../preprocess/types";
 import { cropOrigin, orientFrame } from "../preprocess/geometry";
@@ -67,10 +68,32 @@ export function ceilFloat32(x: number): number {
   return float32Bits[0];
 }
 
+/**
+ * Geometries built lately, per layout, most recent last. Scans with the same crop (a given centre, or a found one
+ * that rounds alike) share one, and with it the packed window built on it (see packedForm in ./window.ts): on
+ * the FCCD these took 30-40 ms at each scan's start, while a worker waited for its plan. A few, so that centres
+ * found anew each scan do not pile up (a geometry is about 1 MB).
+ */
+const recentGeometries = new WeakMap<LayoutMaps, Map<string, CropGeometry>>();
+const RECENT_GEOMETRIES = 4;
+
 export function cropGeometry(settings: ChainSettings, centreYX: [number, number]): CropGeometry {
   const { maps, cropSize: size, binFactor: b, orientation } = settings;
-  const [imageRows, imageCols] = maps.image;
   const origin = cropOrigin(centreYX, size, b);
+  const key = [size, b, orientation, ...origin].join(",");
+  let recent = recentGeometries.get(maps);
+  if (recent === undefined) recentGeometries.set(maps, (recent = new Map()));
+  let geometry = recent.get(key);
+  if (geometry !== undefined) recent.delete(key);
+  else geometry = buildCropGeometry(settings, origin);
+  recent.set(key, geometry);
+  if (recent.size > RECENT_GEOMETRIES) recent.delete(recent.keys().next().value!);
+  return geometry;
+}
+
+function buildCropGeometry(settings: ChainSettings, origin: [number, number]): CropGeometry {
+  const { maps, cropSize: size, binFactor: b, orientation } = settings;
+  const [imageRows, imageCols] = maps.image;
   const side = size / b;
   const imagePixels = new Int32Array(size * size);
   let s = 0;

@@ -29,7 +29,7 @@ import { startWorker } from "../runtime/workers";
 import { finishResampled, inThreadKernel, kernelOutputFrame } from "./fused";
 import { KernelPlan } from "./plan";
 import { WorkerReply, WorkerRequest } from "./protocol";
-import { packedPlan, packWindow, RawWindow, rawWindow } from "./window";
+import { packedForm, packWindow, RawWindow } from "./window";
 
 export interface KernelPoolOptions {
   /**
@@ -159,10 +159,10 @@ export class KernelWorkerPool {
 
   /** Every later `run` uses `plan` (its raw window packed). */
   setPlan(plan: KernelPlan): void {
-    const window = rawWindow(plan);
+    const { window, plan: packed } = packedForm(plan);
     const previous = this.active;
     this.active = { id: this.nextPlan++, plan, window, outstanding: 0 };
-    const request: WorkerRequest = { type: "plan", id: this.active.id, plan: packedPlan(plan, window) };
+    const request: WorkerRequest = { type: "plan", id: this.active.id, plan: packed };
     this.workers.forEach((w) => this.post(w, request));
     if (previous) this.dropIfUnused(previous);
   }

@@ -7,7 +7,8 @@
  * (see inThreadKernel in ./fused.ts): it reads the packed window faster than the raw frames.
  */
 import { PixelArray } from "../model/dtype";
-import { KernelPlan } from "./plan";
+import { RawGather } from "./gather";
+import { CropGeometry, KernelPlan } from "./plan";
 
 /** Runs start and end on multiples of this many values, so they copy as whole 32-bit words whatever the dtype. */
 const WORD_VALUES = 4;
@@ -19,7 +20,7 @@ export interface RawWindow {
   length: number;
 }
 
-export function rawWindow(plan: KernelPlan): RawWindow {
+export function rawWindow(plan: CropGeometry): RawWindow {
   const { rawCols } = plan;
   const indices = [plan.gather.rawIndex, plan.gather.overscan];
   let rows = 0;
@@ -49,10 +50,10 @@ export function rawWindow(plan: KernelPlan): RawWindow {
   return { runs: Int32Array.from(runs), length };
 }
 
-/** The same plan reading packed windows instead of whole raw frames. */
-export function packedPlan(plan: KernelPlan, window: RawWindow): KernelPlan {
+/** The geometry's gather with raw indices into the packed window. */
+function packedGather(geometry: CropGeometry, window: RawWindow): RawGather {
   const { runs } = window;
-  const { rawCols } = plan;
+  const { rawCols } = geometry;
   // How far each raw row's pixels move in the packed window (a run lies within one row).
   const rowShift = new Map<number, number>();
   for (let i = 0; i < runs.length; i += 3) {
@@ -78,7 +79,33 @@ export function packedPlan(plan: KernelPlan, window: RawWindow): KernelPlan {
     }
     return out;
   };
-  return { ...plan, gather: { ...plan.gather, rawIndex: remap(plan.gather.rawIndex), overscan: remap(plan.gather.overscan) } };
+  return { ...geometry.gather, rawIndex: remap(geometry.gather.rawIndex), overscan: remap(geometry.gather.overscan) };
+}
+
+/** A plan's raw window and the plan reading it (what the kernel runs on, in this thread or another). */
+export interface PackedForm {
+  window: RawWindow;
+  plan: KernelPlan;
+}
+
+// Built once per gather (a crop geometry, shared by the scans that crop alike) and per plan (the pool and this
+// thread's kernel share it).
+const packedGathers = new WeakMap<RawGather, { window: RawWindow; gather: RawGather }>();
+const packedForms = new WeakMap<KernelPlan, PackedForm>();
+
+export function packedForm(plan: KernelPlan): PackedForm {
+  let form = packedForms.get(plan);
+  if (form === undefined) {
+    let packed = packedGathers.get(plan.gather);
+    if (packed === undefined) {
+      const window = rawWindow(plan);
+      packed = { window, gather: packedGather(plan, window) };
+      packedGathers.set(plan.gather, packed);
+    }
+    form = { window: packed.window, plan: { ...plan, gather: packed.gather } };
+    packedForms.set(plan, form);
+  }
+  return form;
 }
 
 /**

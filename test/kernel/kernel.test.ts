@@ -11,7 +11,7 @@ import { fullImagePixels, gatherEqualized, rawGather } from "../../src/kernel/ga
 import { kernelOutputLength, kernelScratch, runKernel } from "../../src/kernel/fused";
 import { ceilFloat32, cropGeometry, kernelPlan } from "../../src/kernel/plan";
 import { chainSettings } from "../../src/kernel/settings";
-import { packedPlan, packWindow, rawWindow } from "../../src/kernel/window";
+import { packedForm, packWindow, rawWindow } from "../../src/kernel/window";
 import { mulberry32 } from "../../src/sim/random";
 import { patternCentre, smallSimulation } from "./sim-events";
 
@@ -47,17 +47,35 @@ describe("the fused kernel's parts", () => {
     const whole = { data: new Float32Array(n), weights: new Uint8Array(n) };
     runKernel(plan, raws, kernelScratch(plan), whole.data, whole.weights);
 
-    const window = rawWindow(plan);
+    const { window, plan: plan2 } = packedForm(plan);
     expect(window.length).toBeLessThan(raws[0].length / 2);
     const packedBytes = Buffer.alloc(2 * window.length * 2);
     raws.forEach((raw, e) => packWindow(raw, window, packedBytes, e * window.length));
     const packed = new Uint16Array(packedBytes.buffer, packedBytes.byteOffset, 2 * window.length);
-    const plan2 = packedPlan(plan, window);
     const fromWindow = { data: new Float32Array(n + 3), weights: new Uint8Array(n + 3) };
     runKernel(plan2, [packed.subarray(0, window.length), packed.subarray(window.length)], kernelScratch(plan2), fromWindow.data, fromWindow.weights, 3);
     expect(Buffer.from(fromWindow.data.buffer, 12)).toEqual(Buffer.from(whole.data.buffer));
     expect(Array.from(fromWindow.weights.subarray(3))).toEqual(Array.from(whole.weights));
     expect(whole.data.some((v) => v > 0)).toBe(true);
+  });
+
+  it("builds a crop's geometry and packed window once for the scans that crop alike, keeping a few", () => {
+    const geometry = cropGeometry(settings, settings.centreYX!);
+    expect(cropGeometry({ ...settings }, [settings.centreYX![0], settings.centreYX![1]])).toBe(geometry);
+    const darks = (readNoise: number) => settings.exposureTimesS.map((_, e) => new DarkAccumulator(e, geometry.imagePixels.length).statistics(readNoise));
+    const slots = Int32Array.from(geometry.imagePixels, (_, s) => s);
+    const [planA, planB] = [2.5, 3].map((readNoise) => kernelPlan(settings, geometry, darks(readNoise), slots));
+    // Each scan's plan (its own darks) reads the same packed window through the same packed indices.
+    expect(packedForm(planA)).toBe(packedForm(planA));
+    expect(packedForm(planB).window).toBe(packedForm(planA).window);
+    expect(packedForm(planB).plan.gather.rawIndex).toBe(packedForm(planA).plan.gather.rawIndex);
+    expect(packedForm(planB).plan.noiseThreshold).toBe(planB.noiseThreshold);
+    expect(packedForm(planA).window).toEqual(rawWindow(planA));
+    // Four other crops later the first is built anew (and alike).
+    for (let shift = 1; shift <= 4; shift++) cropGeometry(settings, [settings.centreYX![0] + 2 * shift, settings.centreYX![1]]);
+    const rebuilt = cropGeometry(settings, settings.centreYX!);
+    expect(rebuilt).not.toBe(geometry);
+    expect(rebuilt).toEqual(geometry);
   });
 
   it("packs the same values copying whole words as copying byte runs (a target at an odd byte offset)", () => {
