@@ -71,8 +71,8 @@ export function ceilFloat32(x: number): number {
 /**
  * Geometries built lately, per layout, most recent last. Scans with the same crop (a given centre, or a found one
  * that rounds alike) share one, and with it the packed window built on it (see packedForm in ./window.ts): on
- * the FCCD these took 30-40 ms at each scan's start, while a worker waited for its plan. A few, so that centres
- * found anew each scan do not pile up (a geometry is about 1 MB).
+ * the FCCD these took about 17 ms at each scan's start, while a worker waited for its plan. A few, so that
+ * centres found anew each scan do not pile up (a geometry is about 1 MB).
  */
 const recentGeometries = new WeakMap<LayoutMaps, Map<string, CropGeometry>>();
 const RECENT_GEOMETRIES = 4;

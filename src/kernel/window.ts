@@ -138,7 +138,7 @@ export function packWindow(raw: PixelArray, window: RawWindow, into: Buffer, at:
  * at a time, word j of each of the eight in turn. Each run is a raw row's stretch in its own memory page, cold in
  * cache, and a copy waits on memory: one row at a time the hardware fetched one row's cache lines at once, eight
  * rows at a time eight rows' lines. Measured on the FCCD window (256 runs of about 320 values): 37-80 us an
- * exposure against 125-145 us row by row (4 rows at a time 47-100 us, 16 no better than 8).
+ * exposure against 100-148 us row by row (4 rows at a time 45-102 us, 16 no better than 8).
  */
 function copyWordRuns(source: Int32Array, target: Int32Array, runs: Int32Array, bytesPerValue: number, at: number): void {
   // Values to words: exact, every run lying on 4-byte boundaries.
