@@ -48,13 +48,18 @@ describe("recSource", () => {
     const first = firstValueFrom(recSource({ address: "tcp://127.0.0.1:24072", onFault: (f) => faults.push(f) }));
     const good = snapshot(1, 0.5);
     const header = { shape_y: 6, shape_x: 10, dtype: "complex64", byteorder: "<", order: "C", obj_pixelsize_y: 1e-8, obj_pixelsize_x: 1e-8, iteration: 1 };
-    // Resend until the subscription has joined (slow joiner): a float32 rec first, then a good one.
+    // Resend until the subscription has joined (slow joiner): float32 recs until one is counted as a fault, then
+    // good ones until one arrives. (Sending the two in turn raced: the subscription could join between them.)
     let delivered = false;
     first.then(() => (delivered = true));
-    for (let attempt = 0; attempt < 100 && !delivered; attempt++) {
+    const pause = () => new Promise((resolve) => setTimeout(resolve, 50));
+    for (let attempt = 0; attempt < 100 && faults.length === 0; attempt++) {
       await publisher.send(["rec", JSON.stringify({ ...header, dtype: "float32" }), Buffer.alloc(4 * 60)]);
+      await pause();
+    }
+    for (let attempt = 0; attempt < 100 && !delivered; attempt++) {
       await publisher.send(["rec", JSON.stringify(header), Buffer.from(good.object.data.buffer)]);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await pause();
     }
     const snapshotReceived = await first;
     publisher.close();
