@@ -41,7 +41,9 @@ export interface KernelPoolOptions {
    * Points queued per worker at once (default 4). With 2 (one running, one ready) a worker waited up to a third of
    * the time (event-loop utilisation 0.63-0.93 over 400-1600-point scans): the calling thread refills it only
    * between the points it runs itself (1.2-2 ms each, longer across a garbage collection). With 4: 0.83-0.97
-   * (0.93-0.97 on 1600-point scans).
+   * (0.93-0.97 on 1600-point scans). With 8 the worker waited less still (15-40 ms a 1000-point scan against
+   * 33-103, measured in the worker) but the pool was no faster (medians 2438 against 2528 raw frames/s over 20
+   * interleaved runs): twice the slots to keep in cache.
    */
   inFlightPerThread?: number;
   /** The calling thread runs waiting points itself while every worker is busy (default true). */
