@@ -109,11 +109,11 @@ export function packedForm(plan: KernelPlan): PackedForm {
 }
 
 /**
- * Copies the window of `raw` into `into` (bytes, e.g. a Buffer over shared memory) from value `at`, allocating
- * nothing (Buffer.copy makes a view per call, and V8's sampling heap profiler found those views, 512 a point, among
- * what only full collections freed). When every run lies on 4-byte boundaries, runs go as 32-bit words, eight
- * rows at a time (copyWordRuns); otherwise (a raw width that is no multiple of 4, an odd offset) run by run through
- * Buffer.copy.
+ * Copies the window of `raw` into `into` (bytes, e.g. a Buffer over shared memory) from value `at`. When every run
+ * lies on 4-byte boundaries, runs go as 32-bit words, eight rows at a time (copyWordRuns), with two views a call
+ * and none a run: Buffer.copy makes a view per call, and V8's sampling heap profiler found those views (512 a
+ * point) among what only full collections freed. Otherwise (a raw width that is no multiple of 4, an odd offset)
+ * run by run through Buffer.copy.
  */
 export function packWindow(raw: PixelArray, window: RawWindow, into: Buffer, at: number): void {
   const bytes = raw.BYTES_PER_ELEMENT;
