@@ -40,7 +40,7 @@ export class ProjectionPartition {
   constructor(
     readonly frameSize: number,
     readonly objectCols: number,
-    readonly store: FrameStore = new FrameStore(frameSize, true),
+    readonly store: FrameStore,
   ) {
     this.projector = new FourierProjector(frameSize);
   }

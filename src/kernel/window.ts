@@ -20,9 +20,9 @@ export interface RawWindow {
   length: number;
 }
 
-export function rawWindow(plan: CropGeometry): RawWindow {
-  const { rawCols } = plan;
-  const indices = [plan.gather.rawIndex, plan.gather.overscan];
+export function rawWindow(geometry: CropGeometry): RawWindow {
+  const { rawCols } = geometry;
+  const indices = [geometry.gather.rawIndex, geometry.gather.overscan];
   let rows = 0;
   for (const list of indices) for (let i = 0; i < list.length; i++) rows = Math.max(rows, Math.floor(list[i] / rawCols) + 1);
   const first = new Int32Array(rows).fill(rawCols);
