@@ -10,7 +10,7 @@
  * the reference functions (see ./reference.ts) before the kernel takes over.
  */
 import { of, OperatorFunction } from "rxjs";
-import { Envelope, mapEnvelope } from "../model/envelope";
+import { envelope, Envelope, mapEnvelope } from "../model/envelope";
 import { metaEvent, ScanEvent } from "../model/events";
 import { LayoutMaps } from "../model/layout";
 import { DarkFrame, Frame, Point, RawFrame, ScanMeta } from "../model/scan";
@@ -20,13 +20,17 @@ import { centreOfMass, YX } from "../preprocess/geometry";
 import { DarkStatistics, ItemEvent } from "../preprocess/types";
 import { passMeta, scanOperator, StageError } from "../operators/scan-stage";
 import { preprocessFrames, resolvePreprocessConfig } from "../operators/preprocess";
+import { releaseMemory } from "../runtime/release-memory";
 import { fullImagePixels, gatherEqualized, RawGather, rawGather } from "./gather";
 import { cropGeometry, CropGeometry, KernelPlan, kernelPlan } from "./plan";
 import { referenceGeometry, referencePhotons } from "./reference";
 import { ChainSettings, chainSettings } from "./settings";
 
-export interface FusedHooks<R> {
-  /** The kernel on one point with the current plan: a Frame (in thread) or a Promise of one (worker pool). */
+export interface FusedHooks<R extends Frame | Promise<Frame>> {
+  /**
+   * The kernel on one point with the current plan: a Frame (in thread) or a Promise of one (worker pool), made for
+   * this point alone: its pixels are freed at the point's ack (see ownedFrameEnvelope).
+   */
   steady(plan: KernelPlan, point: Point): R;
   /** A new plan (centre known, darks changed, new scan), before the first point that uses it. */
   planChanged?(plan: KernelPlan): void;
@@ -90,6 +94,39 @@ class ScanState {
   }
 }
 
+/**
+ * The envelope of a frame the steady state made for `item` alone (the kernel's output, from this thread, a worker
+ * or another process): acking it acks the point and frees the frame's pixels at once, as the envelope contract
+ * allows (raw frames are freed so too, see frameserverSource); past its ack the frame is empty. Left to the
+ * collector, these 80 kB outside the JavaScript heap were freed only by full collections, 6-7 a 1000-point scan,
+ * each pausing the pipeline's thread for 2-9 ms while the pool's worker ran out of points.
+ */
+function ownedFrameEnvelope<R extends Frame | Promise<Frame>>(item: Envelope<Point>, frame: R): Envelope<R> {
+  // A frame still in a worker is freed when it arrives, one that has arrived at once: this reaction runs before
+  // framesInOrder's (registered first), so a frame downstream has always arrived here.
+  let arrived = frame instanceof Promise ? undefined : (frame as Frame);
+  let acked = false;
+  if (frame instanceof Promise) {
+    frame.then(
+      (value) => {
+        arrived = value;
+        if (acked) freePixels(value);
+      },
+      () => undefined,
+    );
+  }
+  return envelope(frame, () => {
+    acked = true;
+    if (arrived) freePixels(arrived);
+    item.ack();
+  });
+}
+
+function freePixels(frame: Frame): void {
+  releaseMemory(frame.data);
+  releaseMemory(frame.weights);
+}
+
 function identityIndex(length: number): Int32Array {
   const index = new Int32Array(length);
   for (let i = 0; i < length; i++) index[i] = i;
@@ -108,7 +145,7 @@ function checkRaw(stage: string, frame: RawFrame, maps: LayoutMaps): void {
  * state delegated to `hooks.steady`. Items come out as `Frame | R` in input order; an `R` that is a Promise is
  * resolved in order by the caller (see preprocessWorkersFrames).
  */
-export function fusedChain<R>(stage: string, config: PreprocessConfig, hooks: FusedHooks<R>): OperatorFunction<ScanEvent<Point, DarkFrame>, ItemEvent<Frame | R>> {
+export function fusedChain<R extends Frame | Promise<Frame>>(stage: string, config: PreprocessConfig, hooks: FusedHooks<R>): OperatorFunction<ScanEvent<Point, DarkFrame>, ItemEvent<Frame | R>> {
   const resolved = resolvePreprocessConfig(config);
   return scanOperator<Point, DarkFrame, Frame | R, never>(stage, (emit) => {
     let scan: ScanState | undefined;
@@ -183,7 +220,7 @@ export function fusedChain<R>(stage: string, config: PreprocessConfig, hooks: Fu
           return;
         }
         const plan = planFor(state);
-        emit({ kind: "item", item: mapEnvelope(item, (value) => hooks.steady(plan, value)) });
+        emit({ kind: "item", item: ownedFrameEnvelope(item, hooks.steady(plan, item.value)) });
       },
       end: (meta, reason, message) => {
         if (scan !== undefined) findCentre(scan, meta);

@@ -1,7 +1,8 @@
 /**
  * The contract every kernel engine that runs elsewhere (worker threads, worker processes) keeps, as jest cases:
  * preprocessFused's events bit for bit, frames in input order, a dark mid-scan handled as the reference would
- * (each point keeps the plan of its moment), the same chunks, and every raw frame's ack delivered.
+ * (each point keeps the plan of its moment), the same chunks, every raw frame's ack delivered, and each frame's
+ * pixels freed at its own ack.
  */
 import { from, lastValueFrom, OperatorFunction, toArray } from "rxjs";
 import { ScanEvent } from "../../src/model/events";
@@ -28,6 +29,26 @@ export function kernelEngineCases(sim: SimulatedScan): Array<[string, Preprocess
     ["centre found from 3 points, orientation 6, corrected saturation", { centre: { frames: 3 }, crop: { size: 64 }, bin: { factor: 2 }, orient: { orientation: 6 }, saturation: { on: "corrected", thresholdAdu: 8000 } }],
     ["resample", { ...given, crop: { size: 48 }, resample: { size: 16 } }],
   ];
+}
+
+/**
+ * A kernel frame's pixels are whole until its ack and freed at it (`data` and `weights` empty after), one frame at a
+ * time: acking one leaves the next intact.
+ */
+export function itFreesEachFrameAtItsAck(sim: SimulatedScan, frames: (config: PreprocessConfig) => OperatorFunction<Input, ItemEvent<Frame>>): void {
+  it("keeps each frame's pixels whole until its ack and frees them at the ack", async () => {
+    const config = { centre: { yx: patternCentre(sim) }, crop: { size: 64 }, bin: { factor: 2 } };
+    const events = await collectSimulatedEvents(sim);
+    const expected = await lastValueFrom(from(events).pipe(preprocessFusedFrames(config), toArray()));
+    const items = (await lastValueFrom(from(events).pipe(frames(config), toArray()))).flatMap((e) => (e.kind === "item" ? [e.item] : []));
+    expect(items).toHaveLength(sim.config.numPoints);
+    const bits = expected.filter((e) => e.kind === "item").map(eventBits);
+    items.forEach((item, i) => {
+      expect(eventBits({ kind: "item", item })).toEqual(bits[i]);
+      item.ack();
+      expect([item.value.data.length, item.value.weights.length]).toEqual([0, 0]);
+    });
+  });
 }
 
 /** Registers the contract's cases for `engine` on `sim` (the engine's pool is read when each case runs). */
@@ -62,4 +83,6 @@ export function itKeepsTheKernelEngineContract(sim: SimulatedScan, engine: Kerne
     out.forEach((e) => e.kind === "item" && e.item.ack());
     expect(acked.count).toBe(sim.totalFrames);
   });
+
+  itFreesEachFrameAtItsAck(sim, engine.frames);
 }

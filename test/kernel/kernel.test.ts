@@ -1,19 +1,23 @@
 /**
  * The kernel's parts against the reference functions on a simulated scan: the gather equalizes exactly as
  * equalize + descramble; the plan reads only the raw rows and channels that feed the crop; a packed window (what
- * a worker gets) gives the same frame as the whole raw frames; the kernel writes from an offset.
+ * a worker gets) gives the same frame as the whole raw frames; the kernel writes from an offset; the fused chain
+ * frees a frame at its ack even when the ack comes before the frame (from a worker).
  */
+import { from, lastValueFrom, toArray } from "rxjs";
+import { envelope } from "../../src/model/envelope";
 import { layoutMaps } from "../../src/model/layout";
-import { frameIndexOf, scanMetaFromStart } from "../../src/model/scan";
+import { Frame, frameIndexOf, scanMetaFromStart } from "../../src/model/scan";
 import { resolvePreprocessConfig } from "../../src/operators/preprocess";
 import { DarkAccumulator, descrambleFrame, equalizeRaw } from "../../src/preprocess/detector";
 import { fullImagePixels, gatherEqualized, rawGather } from "../../src/kernel/gather";
+import { fusedChain } from "../../src/kernel/engine";
 import { kernelOutputLength, kernelScratch, runKernel } from "../../src/kernel/fused";
 import { ceilFloat32, cropGeometry, kernelPlan } from "../../src/kernel/plan";
 import { chainSettings } from "../../src/kernel/settings";
 import { packedForm, packWindow, rawWindow } from "../../src/kernel/window";
 import { mulberry32 } from "../../src/sim/random";
-import { patternCentre, smallSimulation } from "./sim-events";
+import { collectSimulatedEvents, patternCentre, smallSimulation } from "./sim-events";
 
 const sim = smallSimulation();
 const maps = layoutMaps(sim.config.layout);
@@ -162,3 +166,29 @@ function prevFloat32(v: number): number {
   else i[0] += v > 0 ? -1 : 1;
   return f[0];
 }
+
+describe("fusedChain's frames", () => {
+  it("frees a frame acked while still in a worker once it arrives, and a point's ack goes upstream at once", async () => {
+    const events = await collectSimulatedEvents(sim);
+    const arrivals: Array<(frame: Frame) => void> = [];
+    const chain = fusedChain<Promise<Frame>>("test", { centre: { yx: patternCentre(sim) }, crop: { size: 32 }, bin: { factor: 2 } }, {
+      steady: () => new Promise<Frame>((resolve) => arrivals.push(resolve)),
+    });
+    const acked: number[] = [];
+    const traced = events.map((event) => (event.kind === "item" ? { ...event, item: envelope(event.item.value, () => acked.push(event.item.value.index)) } : event));
+    const items = (await lastValueFrom(from(traced).pipe(chain, toArray()))).flatMap((e) => (e.kind === "item" ? [e.item] : []));
+    expect(items).toHaveLength(sim.config.numPoints);
+    const frame = (index: number): Frame => ({ index, positionM: { x: 0, y: 0 }, rows: 2, cols: 2, data: new Float32Array(4), weights: new Uint8Array(4) });
+    const [early, late] = [frame(0), frame(1)];
+    items[0].ack();
+    expect(acked).toEqual([0]);
+    arrivals[0](early);
+    arrivals[1](late);
+    await Promise.resolve(items[1].value);
+    // Acked before it arrived: freed on arrival. Not acked yet: whole.
+    expect([early.data.length, early.weights.length]).toEqual([0, 0]);
+    expect([late.data.length, late.weights.length]).toEqual([4, 4]);
+    items[1].ack();
+    expect([late.data.length, late.weights.length, acked]).toEqual([0, 0, [0, 1]]);
+  });
+});

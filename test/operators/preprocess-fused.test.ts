@@ -14,6 +14,7 @@ import { preprocessFused, preprocessFusedFrames } from "../../src/operators/prep
 import { PreprocessConfig } from "../../src/preprocess/config";
 import { SimulatedScan, simulateScan } from "../../src/sim/scan";
 import { collectSimulatedEvents, eventBits, patternCentre, simulatedEvents, smallSimulation, withLateDark } from "../kernel/sim-events";
+import { itFreesEachFrameAtItsAck } from "../kernel/engine-contract";
 import { AckLog, rawFrame, SMALL_LAYOUT, testMeta, testScheduler } from "../preprocess/fixtures";
 
 type Chain = (config: PreprocessConfig) => OperatorFunction<ScanEvent<Point, DarkFrame>, ScanEvent<unknown, never>>;
@@ -102,6 +103,8 @@ describe("preprocessFused gives the reference's output bit for bit", () => {
 });
 
 describe("preprocessFused, the stream", () => {
+  itFreesEachFrameAtItsAck(smallSimulation(), preprocessFusedFrames);
+
   it("acknowledges darks as folded and each point with its frame", async () => {
     const sim = smallSimulation();
     const acked = { count: 0 };
