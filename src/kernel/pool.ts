@@ -17,8 +17,9 @@
  * is unchanged.
  *
  * Frames come back through the slot's shared output and are copied into new arrays here (80 kB for 128 x 128,
- * some microseconds): buffers transferred from a worker were freed only by full collections (measured over six
- * 400-point scans: 17 full collections, 13 with the copy, 7 for the in-thread engine).
+ * some microseconds), which the chain frees at the frame's ack (ownedFrameEnvelope in ./engine.ts). Buffers
+ * transferred from a worker instead were freed only by full collections (six 400-point scans, before frames were
+ * freed at their ack: 17 full collections, 13 with the copy, 7 for the in-thread engine).
  */
 import * as os from "node:os";
 import * as path from "node:path";
