@@ -100,7 +100,6 @@ export function runKernel(
           if (!onRaw && corrected >= correctedSaturation) continue;
           value = fround(corrected * scales[e]);
           used = e;
-          break;
         }
         if (used < 0) {
           // Saturated in every exposure: the shortest exposure's scaled value, weight 0.
